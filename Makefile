@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` (set up, generate a month, ingest, settle, explain) and
+# `make test` (set up, lint, run every test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEMO   := demo
+DEMO_CONTACTS ?= 100000
+
+.PHONY: setup demo test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	rm -rf $(DEMO)
+	$(BIN)/outcomes generate --out $(DEMO)/data --contacts $(DEMO_CONTACTS) --months 1 --seed 7 --start 2026-09
+	$(BIN)/outcomes init $(DEMO)/workspace
+	$(BIN)/outcomes contract add $(DEMO)/data/contract.yaml -w $(DEMO)/workspace
+	$(BIN)/outcomes ingest interactions $(DEMO)/data/interactions.parquet -w $(DEMO)/workspace
+	$(BIN)/outcomes ingest events $(DEMO)/data/events.parquet -w $(DEMO)/workspace
+	$(BIN)/outcomes settle demo-bank-northwind --period 2026-09 -w $(DEMO)/workspace
+	$(BIN)/outcomes explain demo-bank-northwind/2026-09 2 --no-sql -w $(DEMO)/workspace
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+docs: setup
+	$(BIN)/python -m outcomes.docs_cli > docs/cli.md
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

@@ -1,0 +1,481 @@
+"""Read a contract file: YAML with line numbers -> Pydantic models -> cross-field rules -> issues.
+
+A staged pipeline of pure steps, each returning what it made and the issues it found (as beancount's
+loader does): parse (syntax errors with their line), validate the models (every Pydantic error at once,
+mapped back to the line of the offending key), then `rules.check` (only when the models validated).
+
+Numbers are read exactly: an unquoted `7.50` becomes Decimal("7.50"), never a binary float, so money
+written without quotes keeps every digit. Invalid dates such as `2026-02-30` reach the models as text and
+are reported there, with their line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import types
+import typing
+from decimal import Decimal, InvalidOperation
+from os import PathLike
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic.functional_validators import BeforeValidator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from . import rules
+from .issues import ContractError, Issue, Locator, Path, errors, format_path, sort_issues
+from .schema import Contract, _parse_target, _to_decimal, parse_duration
+
+DEFAULT_NAME = "contract.yaml"
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+
+class _ExactConstructor(RoundTripConstructor):
+    """Round-trip constructor that reads floats as exact Decimals and leaves impossible dates as text."""
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        text = str(node.value).replace("_", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return super().construct_yaml_float(node)  # .inf, .nan: the models reject them with a message
+        return value if value.is_finite() else super().construct_yaml_float(node)
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError:
+            return str(node.value)  # e.g. 2026-02-30: reported by the models, on its line
+
+
+_ExactConstructor.add_constructor("tag:yaml.org,2002:float", _ExactConstructor.construct_yaml_float)
+_ExactConstructor.add_constructor("tag:yaml.org,2002:timestamp", _ExactConstructor.construct_yaml_timestamp)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _ExactConstructor
+    return yaml
+
+
+def _plain(node: Any, path: Path, lines: dict[Path, int]) -> Any:
+    """Plain Python data from ruamel's round-trip nodes, recording the line of every key and item."""
+    if isinstance(node, CommentedMap):
+        out: dict[Any, Any] = {}
+        for key, value in node.items():
+            k = _plain(key, (), {})
+            if isinstance(k, list):
+                k = tuple(k)
+            child = (*path, k)
+            try:
+                lines[child] = node.lc.key(key)[0] + 1
+            except (KeyError, TypeError):  # a key merged in with `<<:` has no position of its own
+                lines[child] = lines.get(path, (node.lc.line or 0) + 1)
+            out[k] = _plain(value, child, lines)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, value in enumerate(node):
+            child = (*path, i)
+            try:
+                lines[child] = node.lc.item(i)[0] + 1
+            except (KeyError, TypeError):
+                lines[child] = lines.get(path, (node.lc.line or 0) + 1)
+            items.append(_plain(value, child, lines))
+        return items
+    if isinstance(node, TaggedScalar):
+        return str(node.value)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, dt.datetime):
+        return dt.datetime(
+            node.year,
+            node.month,
+            node.day,
+            node.hour,
+            node.minute,
+            node.second,
+            node.microsecond,
+            node.tzinfo,
+        )
+    return node  # date, Decimal
+
+
+_UNQUOTED_TARGET = re.compile(r":\s*[<>]=")
+
+
+def _yaml_issue(exc: YAMLError, file: str, text: str = "") -> Issue:
+    if isinstance(exc, MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or "invalid YAML"
+        if isinstance(exc, DuplicateKeyError):
+            first = exc.context_mark.line + 1 if exc.context_mark is not None else None
+            where = f" (the mapping starts on line {first})" if first else ""
+            return Issue(
+                "error",
+                "duplicate_key",
+                f"{problem}{where}",
+                file,
+                line,
+                None,
+                "write each key once in a mapping; merge the two entries",
+            )
+        context = f", {exc.context}" if exc.context else ""
+        if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            context += f" that started on line {exc.context_mark.line + 1}"
+        hint = "check the indentation (spaces, not tabs) and that brackets and quotes are closed"
+        source = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        if "\\t" in problem or "tab" in problem.lower():
+            hint = "indent with spaces: YAML does not allow tabs"
+        elif _UNQUOTED_TARGET.search(source):
+            hint = 'quote targets: YAML reads a leading > as a text block; write target: ">= 0.80"'
+        return Issue("error", "yaml_syntax", f"{problem}{context}", file, line, None, hint)
+    return Issue(
+        "error",
+        "yaml_syntax",
+        str(exc).strip() or "invalid YAML",
+        file,
+        None,
+        None,
+        "check that the file is valid YAML",
+    )
+
+
+def parse_yaml(text: str, filename: str = DEFAULT_NAME) -> tuple[Any, Locator, list[Issue]]:
+    """The file's data as plain Python values, where each key and item was written, and syntax issues."""
+    lines: dict[Path, int] = {}
+    try:
+        node = _yaml().load(text)
+    except YAMLError as exc:
+        return None, Locator(filename, lines), [_yaml_issue(exc, filename, text)]
+    if isinstance(node, CommentedMap) and node.lc.line is not None:
+        lines[()] = node.lc.line + 1
+    data = _plain(node, (), lines)
+    return data, Locator(filename, lines), []
+
+
+# ------------------------------------------------------------------------------- model errors to issues
+
+
+def _strip_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
+    return {(info.alias or name): info for name, info in model.model_fields.items()}
+
+
+def _field_type(info: Any) -> Any:
+    return typing.Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
+def _type_at(loc: tuple[Any, ...]) -> Any:
+    """The declared type of the value at a Pydantic error location (None when it leaves the models)."""
+    tp: Any = Contract
+    for part in loc:
+        tp = _strip_optional(tp)
+        while typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            tp = _strip_optional(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = _fields_by_key(tp).get(str(part))
+            if info is None:
+                return None
+            tp = _field_type(info)
+        elif origin is list and isinstance(part, int):
+            tp = typing.get_args(tp)[0]
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return None
+    return tp
+
+
+def _kind(tp: Any) -> str:
+    """'decimal', 'duration', 'target', 'date', 'int', 'bool', 'str', 'literal', 'list', 'dict', 'model'."""
+    tp = _strip_optional(tp)
+    if typing.get_origin(tp) is typing.Annotated:
+        base, *meta = typing.get_args(tp)
+        for m in meta:
+            if isinstance(m, BeforeValidator):
+                if m.func is _to_decimal:
+                    return "decimal"
+                if m.func is parse_duration:
+                    return "duration"
+                if m.func is _parse_target:
+                    return "target"
+        return _kind(base)
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return "literal"
+    if origin is list:
+        return "list"
+    if origin is dict:
+        return "dict"
+    if isinstance(tp, type):
+        if issubclass(tp, BaseModel):
+            return "model"
+        for kind, cls in (("bool", bool), ("int", int), ("date", dt.date), ("str", str)):
+            if issubclass(tp, cls):
+                return kind
+    return "other"
+
+
+def _model_keys(tp: Any) -> list[str]:
+    tp = _strip_optional(tp)
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = _strip_optional(typing.get_args(tp)[0])
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(_fields_by_key(tp))
+    return []
+
+
+_KIND_HINTS = {
+    "decimal": 'write a decimal number; quote money, e.g. "7.50"',
+    "duration": "write a whole number and a unit (s, m, h or d; elapsed time), e.g. 7d, 72h, 30m, 20s",
+    "target": 'write an operator and a number, quoted, e.g. ">= 0.80" or "<= 0.05"',
+    "date": "write a date as YYYY-MM-DD, e.g. 2026-01-01",
+    "int": "write a whole number",
+    "bool": "write true or false",
+    "str": 'write text; quote it if YAML reads it as a number, date or boolean, e.g. "2026"',
+    "list": "write a list, e.g. [a, b]",
+    "dict": "write a mapping of names to entries",
+}
+
+_KIND_WHAT = {
+    "decimal": 'a quoted decimal such as "7.50"',
+    "duration": "a duration such as 7d or 72h",
+    "target": 'a target such as ">= 0.80"',
+    "date": "a date such as 2026-01-01",
+    "int": "a whole number",
+    "bool": "true or false",
+    "str": "text",
+    "list": "a list",
+    "dict": "a mapping of names to entries",
+}
+
+_KEY_HINTS = {
+    "currency": "use a three-letter ISO 4217 code in capitals, e.g. USD, EUR, GBP",
+    "timezone": "use an IANA time zone name, e.g. America/New_York or Europe/London",
+    "same": "write same: [customer] or same: [customer, workflow]",
+    "min_csat": "min_csat is a CSAT score on the 1-5 scale, e.g. 2",
+    "up_to": "up_to is an inclusive count of outcomes (1 or more); the last tier has no up_to",
+    "version": "versions start at 1 and every amendment bumps it",
+    "periods": "earn_back.periods is a number of consecutive periods, 1 or more",
+    "contract": "the contract id: text, stable across amendments, e.g. acme-northwind",
+    "system_of_record": "the `source` value of the interactions that count for billing, e.g. buyer_crm",
+}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        text = str(value)
+    elif isinstance(value, dt.date):
+        text = value.isoformat()
+    elif isinstance(value, dict):
+        text = "a mapping"
+    elif isinstance(value, list):
+        text = "a list"
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _suggest(word: str, choices: list[str]) -> str | None:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _where(parent: tuple[Any, ...]) -> str:
+    return f"`{format_path(parent)}`" if parent else "the top level"
+
+
+def _issue_from_error(err: Any, locate: Locator) -> Issue:
+    typ = err["type"]
+    loc = tuple(err["loc"])
+    value = err.get("input")
+
+    if typ == "extra_forbidden":
+        key, parent = loc[-1], loc[:-1]
+        allowed = _model_keys(_type_at(parent))
+        guess = _suggest(str(key), allowed)
+        hint = f"did you mean {guess!r}? " if guess else ""
+        hint += f"keys allowed under {_where(parent)}: {', '.join(allowed)}" if allowed else "remove it"
+        message = f"unknown key {str(key)!r} under {_where(parent)}"
+        if guess:
+            message += f" (did you mean {guess!r}?)"
+        return locate.issue("unknown_key", loc, message, hint)
+
+    if typ == "missing":
+        key, parent = loc[-1], loc[:-1]
+        tp = _type_at(loc)
+        kind = _kind(tp)
+        what = _KIND_WHAT.get(kind)
+        if kind == "model":
+            what = f"a mapping with keys {', '.join(_model_keys(tp))}"
+        elif kind == "literal":
+            what = "one of " + ", ".join(str(a) for a in typing.get_args(_strip_optional(tp)))
+        hint = f"add `{key}:` under {_where(parent)}" + (f" ({what})" if what else "")
+        if str(key) in _KEY_HINTS:
+            hint += f"; {_KEY_HINTS[str(key)]}"
+        return locate.issue(
+            "missing_key", loc, f"missing required key {str(key)!r} under {_where(parent)}", hint
+        )
+
+    if loc and loc[-1] == "[key]":
+        path = loc[:-1]
+        return locate.issue(
+            "bad_value", path, f"the name {_show(path[-1])} must be text", 'quote the name, e.g. "2026":'
+        )
+
+    # A value error: find the written key it belongs to (a Target's `value` is part of `target`).
+    path = loc
+    for i in range(1, len(loc)):
+        if _kind(_type_at(loc[:i])) == "target" and not locate.has(loc[: i + 1]):
+            path = loc[:i]
+            break
+    tp = _type_at(path)
+    kind = _kind(tp)
+    message = str(err.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if isinstance(value, Decimal):  # an unquoted number, read exactly: show it as written
+        message = message.replace(repr(value), str(value))
+    if (
+        typ != "value_error"
+        and value is not None
+        and not isinstance(value, (dict, list))
+        and " got " not in message
+    ):
+        message += f", got {_show(value)}"
+    key = next((p for p in reversed(path) if isinstance(p, str)), "")
+
+    code = "bad_value"
+    if kind == "target":
+        code = "bad_target"
+    if typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        code = "out_of_range"
+
+    hint = _KIND_HINTS.get(kind)
+    if typ == "string_pattern_mismatch":
+        message = f"{_show(value)} does not have the required form"
+    elif typ == "model_type":
+        message = f"expected a mapping, got {_show(value)}"
+    if kind == "literal":
+        choices = [str(a) for a in typing.get_args(_strip_optional(tp))]
+        guess = _suggest(str(value), choices) if isinstance(value, str) else None
+        hint = (f"did you mean {guess!r}? " if guess else "") + f"use one of: {', '.join(choices)}"
+    elif kind == "list" and typ != "list_type":
+        inner = typing.get_args(_strip_optional(tp))
+        if inner and _kind(inner[0]) == "literal":
+            hint = f"list entries are one of: {', '.join(str(a) for a in typing.get_args(inner[0]))}"
+    elif kind == "model":
+        hint = f"write a mapping with keys: {', '.join(_model_keys(tp))}"
+    elif typ == "string_too_short":
+        message = "must not be empty"
+    if key in _KEY_HINTS:
+        hint = _KEY_HINTS[key]
+    return locate.issue(code, path, message, hint)
+
+
+def validation_issues(exc: ValidationError, locate: Locator) -> list[Issue]:
+    """Every error of a Pydantic ValidationError as an Issue on the line of its key."""
+    return sort_issues(_issue_from_error(err, locate) for err in exc.errors())
+
+
+# ----------------------------------------------------------------------------------------- the pipeline
+
+
+def validate_data(data: Any, locate: Locator) -> tuple[Contract | None, list[Issue]]:
+    """Models, then (when they validated) the cross-field rules. The contract is None if any error."""
+    if data is None:
+        return None, [
+            locate.issue(
+                "empty_file",
+                (),
+                "the file holds no contract",
+                "start from the complete example in docs/contract.md",
+            )
+        ]
+    if not isinstance(data, dict):
+        return None, [
+            locate.issue(
+                "not_a_mapping",
+                (),
+                f"the top level must be a mapping of keys, got {type(data).__name__}",
+                "write `key: value` lines, e.g. `contract: my-id`",
+            )
+        ]
+    try:
+        contract = Contract.model_validate(data)
+    except ValidationError as exc:
+        return None, validation_issues(exc, locate)
+    issues = sort_issues(rules.check(contract, locate))
+    return (None if errors(issues) else contract), issues
+
+
+def load_contract_text(text: str, filename: str = DEFAULT_NAME) -> tuple[Contract | None, list[Issue]]:
+    """Parse and validate contract text: the contract (None if any issue is an error) and all issues."""
+    data, locate, issues = parse_yaml(text, filename)
+    if issues:
+        return None, issues
+    return validate_data(data, locate)
+
+
+def load_contract(path: str | PathLike[str]) -> tuple[Contract | None, list[Issue]]:
+    """Read and validate a contract file. Never raises for a bad file: problems come back as issues."""
+    name = str(path)
+    try:
+        text = FsPath(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [
+            Issue(
+                "error",
+                "unreadable",
+                f"the file is not UTF-8 text ({exc.reason})",
+                name,
+                None,
+                None,
+                "save the file as UTF-8",
+            )
+        ]
+    except OSError as exc:
+        return None, [
+            Issue(
+                "error",
+                "unreadable",
+                f"cannot read the file: {exc.strerror or exc}",
+                name,
+                None,
+                None,
+                "check the path",
+            )
+        ]
+    return load_contract_text(text, name)
+
+
+def read_contract(path: str | PathLike[str]) -> Contract:
+    """The contract at `path`, or ContractError carrying every issue when it has any error."""
+    contract, issues = load_contract(path)
+    if contract is None:
+        raise ContractError(issues, str(path))
+    return contract

@@ -1,0 +1,260 @@
+"""The contract language (CONTRACT.md) as Pydantic models.
+
+The models hold values only; cross-field rules that need the whole contract (overlapping queues, one contact
+countable by two fee lines, ...) live in `rules.py` so that every problem is reported at once with its place.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("expected a decimal number, e.g. \"7.50\"")
+    if isinstance(value, float):
+        # repr() is the shortest text that reads back as this float: what the author typed, in practice.
+        value = repr(value)
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"expected a decimal number such as \"7.50\", got {value!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"expected a finite decimal number, got {value!r}")
+    return d
+
+
+def _decimal_text(d: Decimal) -> str:
+    return format(d, "f")
+
+
+Dec = Annotated[Decimal, BeforeValidator(_to_decimal), PlainSerializer(_decimal_text, return_type=str)]
+
+
+def parse_duration(value: Any) -> int:
+    """'7d' -> 604800. Windows are elapsed seconds (h = 3,600 s, d = 86,400 s), whatever DST does."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"a duration needs a unit, e.g. \"{value}d\" or \"{value}h\"")
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"expected a duration such as 7d, 72h, 30m or 20s, got {value!r}")
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def duration_text(seconds: int) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration), PlainSerializer(duration_text, return_type=str)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Parties(Strict):
+    buyer: str
+    provider: str
+
+
+class Term(Strict):
+    start: date
+    end: date
+
+
+class Workflow(Strict):
+    queues: list[str] = Field(default_factory=list)
+    default: bool = False
+
+
+class RepeatContact(Strict):
+    within: Duration
+    same: list[Literal["customer", "workflow"]] = Field(default_factory=lambda: ["customer"])
+    channels: Literal["any"] = "any"
+
+    @field_validator("same")
+    @classmethod
+    def _needs_customer(cls, v: list[str]) -> list[str]:
+        if "customer" not in v:
+            raise ValueError("`same` must include customer: a repeat is a later contact by the same customer")
+        return v
+
+
+OutcomeKind = Literal["resolution", "containment", "save"]
+Handler = Literal["agent", "bot"]
+
+
+class Outcome(Strict):
+    kind: OutcomeKind
+    handled_by: list[Handler] | None = None
+    repeat_contact: RepeatContact | None = None
+    reopened: Literal["exclude", "allow"] = "exclude"
+    min_csat: int | None = Field(default=None, ge=1, le=5)
+    retained_for: Duration | None = None
+
+    def handlers(self) -> tuple[str, ...]:
+        """Who may have handled a counted contact (containment is always bot-only)."""
+        if self.kind == "containment":
+            return ("bot",)
+        if self.handled_by is None:
+            return ("agent",) if self.kind == "resolution" else ("agent", "bot")
+        return tuple(self.handled_by)
+
+
+class PriceTier(Strict):
+    up_to: int | None = Field(default=None, ge=1)
+    unit: Dec
+
+
+class OutcomeFee(Strict):
+    outcome: str
+    workflows: list[str] | None = None  # None: every workflow
+    tiers: Literal["graduated", "volume"] | None = None
+    prices: list[PriceTier] | None = None
+    unit: Dec | None = None
+
+
+class ValueShare(Strict):
+    metric: Literal["revenue_retained", "revenue_influenced"]
+    share: Dec
+    baseline: Dec = Decimal("0")
+    window: Duration | None = None
+    require_significant_lift: bool = False
+
+
+class Pricing(Strict):
+    base_fee: Dec | None = None
+    outcome_fees: list[OutcomeFee] = Field(default_factory=list)
+    value_share: ValueShare | None = None
+    minimum: Dec | None = None
+    maximum: Dec | None = None
+
+
+_TARGET = re.compile(r"^\s*(>=|<=)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+class Target(Strict):
+    op: Literal[">=", "<="]
+    value: Dec
+
+    def met(self, actual: Decimal) -> bool:
+        return actual >= self.value if self.op == ">=" else actual <= self.value
+
+    def __str__(self) -> str:
+        return f"{self.op} {_decimal_text(self.value)}"
+
+
+def _parse_target(value: Any) -> Any:
+    if isinstance(value, (dict, Target)):
+        return value
+    m = _TARGET.match(str(value))
+    if not m:
+        raise ValueError(f"expected a target such as \">= 0.80\" or \"<= 0.05\", got {value!r}")
+    return {"op": m.group(1), "value": m.group(2)}
+
+
+TargetExpr = Annotated[Target, BeforeValidator(_parse_target), PlainSerializer(str, return_type=str)]
+
+
+class Measure(Strict):
+    metric: str
+    target: TargetExpr
+    weight: Dec
+    workflows: list[str] | None = None
+    threshold: Duration | None = None  # service_level: answered within this many seconds
+    window: Duration | None = None
+
+
+class EarnBack(Strict):
+    periods: int = Field(ge=1)
+
+
+class ServiceLevels(Strict):
+    at_risk: Dec
+    measures: list[Measure]
+    pool: Dec = Decimal("1")
+    earn_back: EarnBack | None = None
+    no_data: Literal["ignore", "missed", "met"] = "ignore"
+
+
+class GlidePhase(Strict):
+    from_: date = Field(alias="from")
+    base_fee: Dec = Decimal("1")
+    outcome_fees: Dec = Decimal("1")
+
+
+class ReviewTrigger(Strict):
+    metric: str
+    above: Dec | None = None
+    below: Dec | None = None
+
+
+class Automation(Strict):
+    baseline_containment: Dec
+    human_contact_cost: Dec
+    productivity_share: Dec
+    review_triggers: list[ReviewTrigger] = Field(default_factory=list)
+
+
+class Audit(Strict):
+    buyer_may_rerun: bool = True
+    evidence_retention: str | None = None
+
+
+class Contract(Strict):
+    contract: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    parties: Parties
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: str
+    term: Term
+    period: Literal["month", "quarter"]
+    system_of_record: str = Field(min_length=1)
+    effective_from: date | None = None
+    billable_providers: list[str] | None = None
+    workflows: dict[str, Workflow]
+    outcomes: dict[str, Outcome]
+    pricing: Pricing
+    service_levels: ServiceLevels | None = None
+    glide_path: list[GlidePhase] = Field(default_factory=list)
+    automation: Automation | None = None
+    audit: Audit | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/London") from None
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def starts(self) -> date:
+        """The first day this version settles: `effective_from`, else the term's start."""
+        return self.effective_from or self.term.start
+
+    def default_workflow(self) -> str | None:
+        return next((name for name, wf in self.workflows.items() if wf.default), None)
+
+    def fee_workflows(self, fee: OutcomeFee) -> list[str]:
+        return list(fee.workflows) if fee.workflows is not None else list(self.workflows)
+
+    def longest_repeat_window(self) -> int:
+        return max((o.repeat_contact.within for o in self.outcomes.values() if o.repeat_contact), default=0)

@@ -1,0 +1,42 @@
+"""Generate docs/cli.md from the commands' own --help, so the reference cannot drift (a test compares them)."""
+
+from __future__ import annotations
+
+import click
+import typer
+from typer.testing import CliRunner
+
+from outcomes.cli import app
+
+
+def _walk(cmd: click.Command, path: list[str]):
+    yield path, cmd
+    if isinstance(cmd, click.Group):
+        for name in sorted(cmd.commands):
+            yield from _walk(cmd.commands[name], [*path, name])
+
+
+def reference() -> str:
+    root = typer.main.get_command(app)
+    runner = CliRunner()
+    parts = [
+        "# CLI reference",
+        "",
+        "Generated from each command's `--help` by `make docs` (`python -m outcomes.docs_cli`); "
+        "`tests/test_docs.py` fails when this file and the commands drift apart.",
+        "",
+    ]
+    for path, _cmd in _walk(root, []):
+        result = runner.invoke(
+            app,
+            [*path, "--help"],
+            env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"},
+            terminal_width=100,
+        )
+        title = " ".join(["outcomes", *path])
+        parts += [f"## `{title}`", "", "```text", result.output.rstrip(), "```", ""]
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(reference(), end="")

@@ -1,0 +1,10 @@
+"""Errors of the facts store."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """A file-level problem (unreadable file, unknown format, missing or unknown columns).
+
+    The message names the file and says how to fix it. Row-level problems never raise: the row is quarantined.
+    """

@@ -1,0 +1,195 @@
+"""Open an input file as a DuckDB relation of raw values, one row per data row, with its 1-based row number.
+
+CSV and JSON values are read as text (so that one bad value quarantines a row rather than failing the file);
+Parquet columns keep their physical type and ``validate.py`` casts or formats them safely.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .errors import IngestError
+from .schema import Kind
+
+FORMATS = ("csv", "parquet", "json")
+_FMT_ALIASES = {
+    "csv": "csv",
+    "csv.gz": "csv",
+    "parquet": "parquet",
+    "pq": "parquet",
+    "json": "json",
+    "jsonl": "json",
+    "ndjson": "json",
+    "jsonl.gz": "json",
+    "ndjson.gz": "json",
+}
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def src_col(name: str) -> str:
+    """The identifier under which the source relation exposes canonical column ``name``."""
+    return ident("s_" + name)
+
+
+@dataclass(frozen=True)
+class Source:
+    fmt: str  # csv | parquet | json
+    # SQL of a relation: s_<column> per present column (and _json for JSON input), one row per data row in
+    # file order (DuckDB keeps the scan order with preserve_insertion_order, which the store enforces)
+    relation: str
+    types: dict[str, str]  # present canonical column -> DuckDB type of its raw value
+    has_json: bool  # the relation carries `_json`, the original JSON text of each row
+    # JSON lines only: SQL of (_row, line), the raw text of every non-blank line, to show in the quarantine
+    # a line that is not JSON (the JSON reader gives NULL for it)
+    lines: str | None = None
+
+
+def detect_format(file: Path, fmt: str | None) -> str:
+    if fmt is not None:
+        key = fmt.lower().lstrip(".")
+        if key not in _FMT_ALIASES:
+            raise IngestError(f"{file}: unknown format {fmt!r}; use one of csv, parquet, jsonl (JSON lines)")
+        return _FMT_ALIASES[key]
+    name = file.name.lower()
+    for suffix, value in sorted(_FMT_ALIASES.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith("." + suffix):
+            return value
+    raise IngestError(
+        f"{file}: cannot tell the format from the file name; name it .csv, .csv.gz, .parquet, .jsonl, "
+        ".ndjson or .json, or pass the format explicitly (fmt='csv' | 'parquet' | 'jsonl')"
+    )
+
+
+def _check_columns(kind: Kind, file: Path, names: list[str]) -> None:
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
+    if dupes:
+        raise IngestError(f"{file}: column(s) {', '.join(dupes)} appear more than once; keep one of each")
+    missing = [c for c in kind.required if c not in names]
+    if missing:
+        raise IngestError(
+            f"{file}: missing required column(s) {', '.join(missing)} for {kind.name}; "
+            f"the canonical {kind.name} file needs {', '.join(kind.required)} "
+            f"(optional: {', '.join(c for c in kind.columns if c not in kind.required)})"
+        )
+    unknown = [n for n in names if n not in kind.columns]
+    if unknown:
+        shown = ", ".join(repr(n) for n in unknown)
+        raise IngestError(
+            f"{file}: unknown column(s) {shown} for {kind.name}; the canonical ingest accepts only "
+            f"{', '.join(kind.columns)}. Rename or drop them, or ingest the file through a connector "
+            "mapping that translates the source's columns to the canonical ones"
+        )
+
+
+def _csv_header(file: Path) -> list[str]:
+    opener = gzip.open if file.name.lower().endswith(".gz") else open
+    try:
+        with opener(file, "rb") as fh:  # type: ignore[operator]
+            text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+            header = next(csv.reader(text), None)
+    except FileNotFoundError:
+        raise IngestError(f"{file}: file not found; check the path") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise IngestError(f"{file}: cannot read the CSV header ({exc}); the file must be UTF-8 CSV") from None
+    if not header:
+        raise IngestError(f"{file}: the file is empty; a CSV file needs a header row with the column names")
+    return [h.strip() for h in header]
+
+
+def _csv(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path) -> Source:
+    names = _csv_header(file)
+    _check_columns(kind, file, names)
+    spec = ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names)))
+    reader = (
+        f"read_csv({lit(str(file))}, auto_detect=false, header=true, delim=',', quote='\"', escape='\"', "
+        f"all_varchar=true, columns={{{spec}}})"
+    )
+    cols = ", ".join(f"{ident(f'c{i}')} AS {src_col(n)}" for i, n in enumerate(names))
+    relation = f"SELECT {cols} FROM {reader}"
+    return Source("csv", relation, {n: "VARCHAR" for n in names}, False)
+
+
+def _parquet(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path) -> Source:
+    if not file.exists():
+        raise IngestError(f"{file}: file not found; check the path")
+    reader = f"read_parquet({lit(str(file))})"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(file))})").fetchall()
+    except duckdb.Error as exc:
+        raise IngestError(f"{file}: cannot read it as Parquet ({_first_line(exc)})") from None
+    types = {row[0]: row[1] for row in described}
+    _check_columns(kind, file, list(types))
+    cols = ", ".join(f"{ident(n)} AS {src_col(n)}" for n in types)
+    relation = f"SELECT {cols} FROM {reader}"
+    return Source("parquet", relation, types, False)
+
+
+def _json(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path) -> Source:
+    if not file.exists():
+        raise IngestError(f"{file}: file not found; check the path")
+    opener = gzip.open if file.name.lower().endswith(".gz") else open
+    with opener(file, "rb") as fh:  # type: ignore[operator]
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    lines = None
+    if head.startswith(b"["):  # a JSON array of objects: a malformed file cannot be read row by row
+        reader = f"read_json_objects({lit(str(file))}, format='array')"
+    else:
+        reader = f"read_ndjson_objects({lit(str(file))}, ignore_errors=true)"
+        if not file.name.lower().endswith(".gz"):
+            lines = (
+                "SELECT row_number() OVER () AS _row, line FROM (SELECT unnest(string_split("
+                f"replace(content, chr(13), ''), chr(10))) AS line FROM read_text({lit(str(file))})) "
+                "WHERE trim(line) <> ''"
+            )
+    try:
+        keys = con.execute(
+            f"SELECT k FROM (SELECT DISTINCT unnest(json_keys(json)) AS k FROM {reader} "
+            "WHERE json_type(json) = 'OBJECT') ORDER BY k"
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise IngestError(f"{file}: cannot read it as JSON lines ({_first_line(exc)})") from None
+    names = [k[0] for k in keys]
+    _check_columns(kind, file, names)
+    cols = "".join(f", json ->> {lit(n)} AS {src_col(n)}" for n in names)
+    relation = f"SELECT json AS _json{cols} FROM {reader}"
+    return Source("json", relation, {n: "VARCHAR" for n in names}, True, lines)
+
+
+def open_source(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path, fmt: str) -> Source:
+    if fmt == "csv":
+        return _csv(con, kind, file)
+    if fmt == "parquet":
+        return _parquet(con, kind, file)
+    return _json(con, kind, file)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_error_text(exc: BaseException) -> str:
+    """The useful part of a DuckDB reader error (its first lines, without the long 'possible fixes' list)."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    keep: list[str] = []
+    for ln in lines:
+        if ln.startswith("Possible fixes") or ln.startswith("*") or ln.startswith("file ="):
+            break
+        keep.append(ln)
+    return "; ".join(keep[:4]) or type(exc).__name__

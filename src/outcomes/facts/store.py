@@ -1,0 +1,525 @@
+"""The facts store: a DuckDB file holding versioned interactions and customer events.
+
+Every ingest is one batch, entirely in SQL over the file (no Python loop over rows):
+
+1. read + type + validate every row into a connection-local temporary stage (``validate.stage_query``);
+2. find keys repeated within the file: identical repeats count as ``duplicates``, repeats with different
+   content are all quarantined as ``duplicate_id``;
+3. in ONE transaction (all or nothing: any error or KeyboardInterrupt rolls it back and the store is
+   exactly as before): compare each valid row with the current version of its key: same ``_hash`` ->
+   ``duplicates`` (nothing written); other content -> ``updated`` (the current version gets
+   ``_until = batch``, the new one is inserted, nothing is overwritten); unknown key -> ``accepted``;
+   write the quarantine rows, close superseded versions, insert new versions and record the batch.
+
+A batch is recorded for every ingest that reads its file, even when nothing changes (re-ingesting a file
+gives a batch whose rows are all duplicates), so the audit trail shows every attempt. Such a batch changes
+no fact, so ``digest(b)`` equals ``digest(b - 1)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import ibis
+
+from .errors import IngestError
+from .schema import DDL, KINDS, SCHEMA_VERSION, Kind
+from .sources import Source, detect_format, ident, lit, open_source, read_error_text
+from .validate import StageQuery, raw_query, stage_query
+
+Progress = Callable[[str, int, int], None]
+
+_STAGE = "_facts_stage"
+_GROUPS = "_facts_groups"
+_DUPS = "_facts_dups"
+_TEMPS = (_STAGE, _GROUPS, _DUPS)
+_WRITE_STEPS = 4
+_TWO64 = 1 << 64
+
+DIGEST_VERSION = "outcomes.facts.digest/v1"
+
+
+@dataclass(frozen=True)
+class _Staged:
+    file: str
+    fmt: str
+    rows: int
+    reasons: list[str]  # by _ci - 1
+    fields: list[str | None]
+
+
+@dataclass
+class IngestSummary:
+    batch: int | None
+    kind: str
+    file: str
+    rows: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _file_sha256(path: Path, out: dict[str, str]) -> None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        out["sha256"] = digest.hexdigest()
+    except OSError:  # the reader reports the problem
+        pass
+
+
+class FactsStore:
+    """Versioned facts in one DuckDB database (a file, or ``':memory:'``)."""
+
+    def __init__(self, path: Path | str, *, memory_limit: str | None = None, threads: int | None = None):
+        self.path = str(path)
+        config: dict[str, Any] = {}
+        if memory_limit:  # None or '' -> DuckDB's default (80% of RAM)
+            config["memory_limit"] = memory_limit
+        if threads:  # None or 0 -> DuckDB's default (one per core)
+            config["threads"] = int(threads)
+        self.con: duckdb.DuckDBPyConnection = duckdb.connect(self.path, config=config)
+        self.con.execute("SET TimeZone = 'UTC'")
+        # query_progress() feeds the ingest's progress callback; DuckDB itself prints nothing
+        self.con.execute("SET enable_progress_bar = true")
+        # row numbers come from the order in which rows are staged, which must be the file's order
+        self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar_print = false")
+        self._ibis: ibis.BaseBackend | None = None
+        self._create_schema()
+
+    # -- schema ---------------------------------------------------------------------------------
+    def _create_schema(self) -> None:
+        self.con.begin()
+        try:
+            for ddl in DDL:
+                self.con.execute(ddl)
+            found = self.con.execute("SELECT value FROM facts_meta WHERE key = 'schema_version'").fetchone()
+            if found is None:
+                self.con.execute("INSERT INTO facts_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+            elif found[0] != SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path}: facts store schema version {found[0]} is not supported "
+                    f"(this outcomes version reads {SCHEMA_VERSION})"
+                )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
+    def ibis(self) -> ibis.BaseBackend:
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> FactsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading --------------------------------------------------------------------------------
+    @staticmethod
+    def _visible_sql(as_of_batch: int | None) -> str:
+        if as_of_batch is None:
+            return "_until IS NULL"
+        b = _check_batch(as_of_batch)
+        return f"(_batch <= {b} AND (_until IS NULL OR _until > {b}))"
+
+    def _table(self, name: str, as_of_batch: int | None) -> ibis.Table:
+        t = self.ibis().table(name)
+        if as_of_batch is None:
+            t = t.filter(t._until.isnull())
+        else:
+            b = _check_batch(as_of_batch)
+            t = t.filter((t._batch <= b) & (t._until.isnull() | (t._until > b)))
+        return t.select(*KINDS[name].columns)
+
+    def interactions(self, as_of_batch: int | None = None) -> ibis.Table:
+        """Interactions visible now (or as of a batch), canonical columns, times as naive UTC."""
+        return self._table("interactions", as_of_batch)
+
+    def events(self, as_of_batch: int | None = None) -> ibis.Table:
+        """Customer events visible now (or as of a batch), canonical columns, times as naive UTC."""
+        return self._table("events", as_of_batch)
+
+    def latest_batch(self) -> int:
+        return int(self.con.execute("SELECT coalesce(max(batch), 0) FROM batches").fetchone()[0])
+
+    def contact_clock(self, system_of_record: str, as_of_batch: int | None = None) -> datetime | None:
+        """The latest opened_at (naive UTC) among visible interactions whose source is system_of_record."""
+        row = self.con.execute(
+            f"SELECT max(opened_at) FROM interactions WHERE source = ? AND {self._visible_sql(as_of_batch)}",
+            [system_of_record],
+        ).fetchone()
+        return row[0]
+
+    def event_clock(self, as_of_batch: int | None = None) -> datetime | None:
+        """The latest `at` (naive UTC) among visible customer events."""
+        visible = self._visible_sql(as_of_batch)
+        return self.con.execute(f'SELECT max("at") FROM events WHERE {visible}').fetchone()[0]
+
+    def digest(self, as_of_batch: int | None = None) -> str:
+        """A digest of the fact versions visible as of a batch (default: now).
+
+        It depends only on the visible rows' content: per table, the row count and the sums modulo 2^64 of
+        the two 64-bit halves of every row's ``_hash`` (md5 of the row's canonical text), written as
+        ``"<version>\\n<table> <count> <sum_hi:016x> <sum_lo:016x>\\n"`` for interactions then events, and
+        hashed with SHA-256. Storage order, batch split and input format do not change it.
+        """
+        lines = [DIGEST_VERSION]
+        visible = self._visible_sql(as_of_batch)
+        for name in ("interactions", "events"):
+            n, hi, lo = self.con.execute(
+                "SELECT count(*), "
+                "coalesce(sum(CAST(('0x' || substr(_hash, 1, 16)) AS UBIGINT)), 0), "
+                "coalesce(sum(CAST(('0x' || substr(_hash, 17, 16)) AS UBIGINT)), 0) "
+                f"FROM {name} WHERE {visible}"
+            ).fetchone()
+            lines.append(f"{name} {int(n)} {int(hi) % _TWO64:016x} {int(lo) % _TWO64:016x}")
+        text = "\n".join(lines) + "\n"
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+    def quarantine(self, batch: int | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE batch = ?", [batch]) if batch is not None else ("", [])
+        cur = self.con.execute(
+            'SELECT batch, kind, file, "row", field, reason, message, raw FROM quarantine '
+            f'{where} ORDER BY batch, "row"',
+            params,
+        )
+        return _dicts(cur)
+
+    def batches(self) -> list[dict[str, Any]]:
+        cur = self.con.execute("SELECT * FROM batches ORDER BY batch")
+        out = _dicts(cur)
+        for row in out:
+            row["reasons"] = json.loads(row["reasons"]) if row["reasons"] else {}
+        return out
+
+    # -- ingest ---------------------------------------------------------------------------------
+    def ingest(
+        self,
+        kind: Literal["interactions", "events"],
+        file: Path,
+        *,
+        fmt: str | None = None,
+        timezone: str | None = None,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> IngestSummary:
+        """Ingest one canonical file as one batch; all or nothing.
+
+        ``fmt``: csv | parquet | jsonl (default: from the file name). ``timezone``: the zone of naive
+        timestamp texts (without it they are quarantined as ``missing_timezone``). ``now``: the time of
+        ingest (default: the current time), used for ``future_timestamp`` and recorded as ``ingested_at``.
+        ``progress(stage, done, total)`` is called on the caller's thread with stages ``read`` (percent of
+        the file, total 100), ``validate`` (rows) and ``write`` (steps).
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be 'interactions' or 'events', not {kind!r}")
+        spec = KINDS[kind]
+        path = Path(file)
+        if timezone is not None:
+            _check_timezone(self.con, path, timezone)
+        moment = _naive_utc(now if now is not None else datetime.now(UTC))
+        fmt_name = detect_format(path, fmt)
+        if not path.is_file():
+            raise IngestError(f"{path}: file not found; check the path")
+        report = progress or _no_progress
+
+        sha: dict[str, str] = {}
+        hasher = threading.Thread(target=_file_sha256, args=(path, sha), daemon=True)
+        hasher.start()
+        try:
+            source = open_source(self.con, spec, path, fmt_name)
+            query = stage_query(spec, source, timezone=timezone, now=moment)
+            staged = self._stage(spec, path, source, query, report)
+            hasher.join()
+            self.con.begin()
+            try:
+                summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
+                self.con.commit()
+            except BaseException:
+                self.con.rollback()
+                raise
+        finally:
+            self._drop_temps()
+            hasher.join()
+        return summary
+
+    def _stage(self, spec: Kind, path: Path, source: Source, query: StageQuery, report: Progress) -> _Staged:
+        """Read, type and validate every row into a temporary stage table (no persistent change).
+
+        A row's number is its rowid + 1 in the stage. ``_ci`` is NULL for a valid row, > 0 for a
+        quarantined one (1-based index into ``_Staged.reasons``), 0 for an identical repeat of an earlier
+        row of the file. The stage is built outside the write transaction on purpose: DuckDB scans a table
+        created inside the running transaction on one thread only.
+        """
+        con = self.con
+        key = [ident(k) for k in spec.key]
+        key_cols = ", ".join(key)
+        reasons = list(query.reasons) + ["duplicate_id"]
+        fields = list(query.fields) + [spec.key[-1] if spec.name == "interactions" else ",".join(spec.key)]
+
+        report("read", 0, 100)
+        try:
+            self._run_with_progress(f"CREATE TEMP TABLE {_STAGE} AS {query.sql}", report)
+        except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+            raise IngestError(
+                f"{path}: cannot read the file as {source.fmt} ({read_error_text(exc)})"
+            ) from None
+        report("read", 100, 100)
+        rows = int(con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0])
+        if source.lines is not None and "bad_json" in reasons:
+            bad = reasons.index("bad_json") + 1
+            if con.execute(f"SELECT count(*) FROM {_STAGE} WHERE _ci = {bad}").fetchone()[0]:
+                con.execute(
+                    f"UPDATE {_STAGE} SET _raw = l.line FROM ({source.lines}) AS l "
+                    f"WHERE {_STAGE}._ci = {bad} AND {_STAGE}.rowid + 1 = l._row"
+                )
+
+        # keys repeated within the file (usually none): identical repeats are duplicates, repeats with
+        # different content are all quarantined (duplicate_id). Candidates come from a 64-bit hash of the
+        # key, which is cheap to group on; the exact keys are then grouped among the candidates only.
+        report("validate", 0, rows)
+        keyed = f"{_STAGE} WHERE {' AND '.join(f'{k} IS NOT NULL' for k in key)}"
+        con.execute(
+            f"CREATE TEMP TABLE {_GROUPS} AS SELECT {key_cols}, count(*) AS n, "
+            "min(coalesce(_hash, _raw)) <> max(coalesce(_hash, _raw)) AS conflict "
+            f"FROM {keyed} AND hash({key_cols}) IN "
+            f"(SELECT hash({key_cols}) FROM {keyed} GROUP BY ALL HAVING count(*) > 1) "
+            "GROUP BY ALL HAVING count(*) > 1"
+        )
+        repeated, conflicts = con.execute(
+            f"SELECT count(*) FILTER (WHERE NOT conflict), count(*) FILTER (WHERE conflict) FROM {_GROUPS}"
+        ).fetchone()
+        if conflicts:
+            self._quarantine_conflicts(spec, source, len(reasons))
+        if repeated:
+            g_join = " AND ".join(f"s.{k} = g.{k}" for k in key)
+            con.execute(
+                f"UPDATE {_STAGE} SET _ci = 0 WHERE rowid IN (SELECT s.rowid FROM {_STAGE} AS s "
+                f"JOIN {_GROUPS} AS g ON {g_join} WHERE NOT g.conflict AND s._ci IS NULL "
+                f"QUALIFY row_number() OVER (PARTITION BY {', '.join(f's.{k}' for k in key)} "
+                "ORDER BY s.rowid) > 1)"
+            )
+        return _Staged(str(path), source.fmt, rows, reasons, fields)
+
+    def _write(
+        self,
+        spec: Kind,
+        staged: _Staged,
+        moment: datetime,
+        timezone: str | None,
+        file_sha256: str | None,
+        report: Progress,
+    ) -> IngestSummary:
+        """Inside the transaction: classify the staged rows against the store and write the batch."""
+        con = self.con
+        table = spec.name
+        key = [ident(k) for k in spec.key]
+        key_cols = ", ".join(key)
+        cols = ", ".join(ident(c) for c in spec.columns)
+        batch = int(con.execute("SELECT coalesce(max(batch), 0) + 1 FROM batches").fetchone()[0])
+
+        # compare the valid rows with the current versions of their keys
+        valid = f"(SELECT {key_cols}, _hash FROM {_STAGE} WHERE _ci IS NULL)"
+        current = f"(SELECT {key_cols}, _hash FROM {table} WHERE _until IS NULL)"
+        c_join = " AND ".join(f"s.{k} = c.{k}" for k in key)
+        accepted, same, updated = (
+            int(x)
+            for x in con.execute(
+                "SELECT count(*) FILTER (WHERE c._hash IS NULL), count(*) FILTER (WHERE c._hash = s._hash), "
+                f"count(*) FILTER (WHERE c._hash <> s._hash) FROM {valid} AS s LEFT JOIN {current} AS c "
+                f"ON {c_join}"
+            ).fetchone()
+        )
+        by_reason = {
+            str(r): int(n)
+            for r, n in con.execute(
+                f"SELECT {_list_sql(staged.reasons)}[_ci], count(*) FROM {_STAGE} WHERE _ci > 0 "
+                "GROUP BY ALL ORDER BY 1"
+            ).fetchall()
+        }
+        repeats = int(con.execute(f"SELECT count(*) FROM {_STAGE} WHERE _ci = 0").fetchone()[0])
+        quarantined = sum(by_reason.values())
+        report("validate", staged.rows, staged.rows)
+
+        # write: quarantine, close superseded versions, insert new versions, record the batch
+        report("write", 0, _WRITE_STEPS)
+        if quarantined:
+            con.execute(
+                f"INSERT INTO quarantine SELECT {batch}, {lit(table)}, {lit(staged.file)}, rowid + 1, "
+                f"{_list_sql(staged.fields)}[_ci], {_list_sql(staged.reasons)}[_ci], _message, _raw "
+                f"FROM {_STAGE} WHERE _ci > 0 ORDER BY rowid"
+            )
+        report("write", 1, _WRITE_STEPS)
+        if updated:
+            t_join = " AND ".join(f"{table}.{k} = s.{k}" for k in key)
+            con.execute(
+                f"UPDATE {table} SET _until = {batch} FROM {valid} AS s "
+                f"WHERE {table}._until IS NULL AND {t_join} AND {table}._hash <> s._hash"
+            )
+        report("write", 2, _WRITE_STEPS)
+        if accepted or updated:
+            # leave out the rows whose current version has the same content (duplicates); the superseded
+            # versions of updated rows were closed above
+            unchanged = (
+                f"AND NOT EXISTS (SELECT 1 FROM {current} AS c WHERE {c_join} AND c._hash = s._hash)"
+                if same
+                else ""
+            )
+            con.execute(
+                f"INSERT INTO {table} ({cols}, _batch, _until, _hash) "
+                f"SELECT {cols}, {batch}, NULL, _hash FROM {_STAGE} AS s WHERE s._ci IS NULL {unchanged}"
+            )
+        report("write", 3, _WRITE_STEPS)
+        summary = IngestSummary(
+            batch=batch,
+            kind=table,
+            file=staged.file,
+            rows=staged.rows,
+            accepted=accepted,
+            duplicates=same + repeats,
+            updated=updated,
+            quarantined=quarantined,
+            skipped=0,
+            reasons=by_reason,
+        )
+        con.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch,
+                table,
+                staged.file,
+                file_sha256,
+                staged.fmt,
+                timezone,
+                moment,
+                summary.rows,
+                summary.accepted,
+                summary.duplicates,
+                summary.updated,
+                summary.quarantined,
+                summary.skipped,
+                json.dumps(summary.reasons, sort_keys=True),
+            ],
+        )
+        report("write", _WRITE_STEPS, _WRITE_STEPS)
+        return summary
+
+    def _quarantine_conflicts(self, spec: Kind, source: Source, dup_index: int) -> None:
+        """Quarantine every valid row whose key appears in the file again with different content."""
+        con = self.con
+        key = [ident(k) for k in spec.key]
+        join = " AND ".join(f"s.{k} = g.{k}" for k in key)
+        if spec.name == "interactions":
+            label = "'interaction_id ''' || s.interaction_id || ''' of source ''' || s.source || ''''"
+        else:
+            label = (
+                "'customer_id ''' || s.customer_id || ''', event ''' || s.event || ''', at ' || "
+                "CAST(s.\"at\" AS VARCHAR) || ' UTC'"
+            )
+        partition = ", ".join(f"s.{k}" for k in key)
+        con.execute(
+            f"CREATE TEMP TABLE {_DUPS} AS SELECT s.rowid + 1 AS _row, s._ci, {label} || ' appears ' || g.n "
+            "|| ' times in the file with different content (rows ' || "
+            f"array_to_string(list(s.rowid + 1) OVER (PARTITION BY {partition} ORDER BY s.rowid "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), ', ') || ')' AS _message "
+            f"FROM {_STAGE} AS s JOIN {_GROUPS} AS g ON {join} WHERE g.conflict"
+        )
+        con.execute(
+            f"UPDATE {_STAGE} SET _ci = {dup_index}, _hash = NULL, _message = d._message, _raw = r._raw "
+            f"FROM {_DUPS} AS d, ({raw_query(source)}) AS r "
+            f"WHERE d._ci IS NULL AND {_STAGE}.rowid + 1 = d._row AND r._row = d._row"
+        )
+
+    def _run_with_progress(self, sql: str, report: Progress) -> None:
+        """Run sql on a worker thread, reporting DuckDB's query progress; Ctrl-C interrupts the query."""
+        con = self.con
+        outcome: dict[str, BaseException] = {}
+
+        def work() -> None:
+            try:
+                con.execute(sql)
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            last = -1
+            while worker.is_alive():
+                worker.join(0.1)
+                pct = con.query_progress()
+                if pct is not None and pct >= 0 and int(pct) != last and int(pct) < 100:
+                    last = int(pct)
+                    report("read", last, 100)
+        except BaseException:
+            con.interrupt()
+            worker.join()
+            raise
+        if "error" in outcome:
+            raise outcome["error"]
+
+    def _drop_temps(self) -> None:
+        for name in _TEMPS:
+            try:
+                self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            except duckdb.Error:
+                pass
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _check_batch(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"as_of_batch must be a batch number (an integer >= 0), not {value!r}")
+    return value
+
+
+def _check_timezone(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:
+    try:
+        ZoneInfo(tz)
+        con.execute("SELECT CAST(timezone(?, TIMESTAMP '2000-01-01') AS VARCHAR)", [tz]).fetchone()
+    except (ZoneInfoNotFoundError, ValueError, duckdb.Error):
+        raise IngestError(
+            f"{path}: unknown time zone {tz!r}; use an IANA zone name such as Europe/London or UTC"
+        ) from None
+
+
+def _list_sql(values: list[str | None]) -> str:
+    return "[" + ", ".join("NULL" if v is None else lit(v) for v in values) + "]"
+
+
+def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -1,0 +1,111 @@
+"""Ledger tables. Append-only by design: rows are inserted, never updated (corrections are adjustments).
+
+Money and other decimals are stored as decimal strings so that SQLite and PostgreSQL hold exactly the same text.
+Timestamps are ISO-8601 strings in UTC for the same reason.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ContractVersion(Base):
+    __tablename__ = "contract_versions"
+    __table_args__ = (UniqueConstraint("contract", "version", name="uq_contract_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(80))
+    effective_from: Mapped[str] = mapped_column(String(10))
+    canonical: Mapped[str] = mapped_column(Text)
+    source_text: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(500))
+    registered_at: Mapped[str] = mapped_column(String(40))
+
+
+class Settlement(Base):
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("contract", "period", name="uq_settlement_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    contract: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    contract_hash: Mapped[str] = mapped_column(String(80))
+    period: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[str] = mapped_column(String(10))
+    period_end: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))  # final | provisional
+    fingerprint: Mapped[str] = mapped_column(String(80))
+    input_digest: Mapped[str] = mapped_column(String(80))
+    facts_batch: Mapped[int] = mapped_column(Integer)
+    outcomes_version: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[str] = mapped_column(String(40))
+    notices: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[str] = mapped_column(String(40))
+
+    lines: Mapped[list[SettlementLine]] = relationship(
+        back_populates="settlement", order_by="SettlementLine.seq", lazy="selectin"
+    )
+    outcomes: Mapped[list[SettlementOutcome]] = relationship(
+        back_populates="settlement", order_by="SettlementOutcome.outcome", lazy="selectin"
+    )
+
+
+class SettlementLine(Base):
+    __tablename__ = "settlement_lines"
+    __table_args__ = (UniqueConstraint("settlement_id", "seq", name="uq_line_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(300))
+    outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    workflows: Mapped[str] = mapped_column(Text)  # JSON list
+    quantity: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    unit_price: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    amount: Mapped[str] = mapped_column(String(40))
+    unrounded: Mapped[str] = mapped_column(String(80))
+    details: Mapped[str] = mapped_column(Text)  # JSON object: the line's evidence
+
+    settlement: Mapped[Settlement] = relationship(back_populates="lines")
+
+
+class SettlementOutcome(Base):
+    """Per outcome of a settlement: the SQL it compiled to and its counts by workflow, fate and reason."""
+
+    __tablename__ = "settlement_outcomes"
+    __table_args__ = (UniqueConstraint("settlement_id", "outcome", name="uq_settlement_outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    sql: Mapped[str] = mapped_column(Text)
+    counts: Mapped[str] = mapped_column(Text)  # JSON list of {workflow, status, reason, n}
+    evidence_table: Mapped[str] = mapped_column(String(200))
+
+    settlement: Mapped[Settlement] = relationship(back_populates="outcomes")
+
+
+class AuditEntry(Base):
+    """One ledger change. Each entry holds the hash of the previous one, so an edit anywhere breaks the chain."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(80))
+    hash: Mapped[str] = mapped_column(String(80))

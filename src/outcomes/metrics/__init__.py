@@ -1,0 +1,1 @@
+"""Outcome and metric definitions, compiled to Ibis expressions (one definition, any engine)."""

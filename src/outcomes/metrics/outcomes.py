@@ -1,0 +1,237 @@
+"""Verified outcomes (CONTRACT.md, "Which contacts are candidates, and why one is excluded").
+
+Each outcome compiles to one Ibis expression: a row per candidate contact with its fate (`counted`,
+`excluded` with exactly one reason, or `pending` while its look-ahead window is still open). That table is the
+evidence of the invoice line; its SQL is what `outcomes explain` shows, so an auditor can rerun it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import ibis
+
+from outcomes.contract.schema import Contract, Outcome
+from outcomes.metrics.scope import Window, billable, closed_in, with_workflow
+
+# The order matters: a candidate is excluded for the first reason that applies.
+REASONS = (
+    "wrong_source",
+    "other_provider",
+    "no_workflow",
+    "not_handled_by",
+    "not_resolved",
+    "reopened",
+    "low_csat",
+    "unverifiable_customer",
+    "repeat_contact",
+    "churned",
+    "duplicate_save",
+)
+
+EVIDENCE_COLUMNS = (
+    "outcome",
+    "interaction_id",
+    "source",
+    "customer_id",
+    "workflow",
+    "queue",
+    "channel",
+    "handled_by",
+    "opened_at",
+    "closed_at",
+    "status",
+    "reason",
+    "repeat_id",
+    "repeat_opened_at",
+    "churn_at",
+    "value",
+    "pending_until",
+)
+
+
+# The facts an outcome reads; projecting early keeps the window's sort narrow.
+_FACT_COLUMNS = (
+    "interaction_id",
+    "source",
+    "customer_id",
+    "channel",
+    "queue",
+    "opened_at",
+    "closed_at",
+    "status",
+    "handled_by",
+    "provider",
+    "reopened",
+    "csat",
+    "intent",
+)
+
+
+EVIDENCE_TYPES = {
+    "opened_at": "timestamp",
+    "closed_at": "timestamp",
+    "repeat_opened_at": "timestamp",
+    "churn_at": "timestamp",
+    "pending_until": "timestamp",
+    "value": "decimal(18, 2)",
+}
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """How far each feed has been observed (naive UTC); None means nothing observed yet."""
+
+    contacts: datetime | None
+    events: datetime | None
+
+
+def _seconds(n: int) -> ibis.Value:
+    return ibis.interval(seconds=n)
+
+
+def _needs_customer(o: Outcome) -> bool:
+    return o.repeat_contact is not None or o.kind == "save"
+
+
+def _candidate_filter(o: Outcome, t: ibis.Table) -> ibis.Value:
+    if o.kind == "containment":
+        return t.handled_by.fill_null("") == "bot"
+    if o.kind == "save":
+        return t.intent.fill_null("") == "cancel"
+    return ibis.literal(True)
+
+
+def _with_next_contact(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Table:
+    """The next system-of-record contact of the same customer (and workflow), in contact order.
+
+    Contact order is (opened_at, closed_at nulls last, interaction_id); the next contact in that order has the
+    earliest opening of all later ones, so a repeat exists exactly when the next one opened within the window.
+    """
+    rc = o.repeat_contact
+    member = (t.source == contract.system_of_record) & t.customer_id.notnull()
+    keys = [member, t.customer_id] + ([t.workflow] if "workflow" in rc.same else [])
+    order = [t.opened_at, ibis.asc(t.closed_at, nulls_first=False), t.interaction_id]
+    w = ibis.window(group_by=keys, order_by=order)
+    return t.mutate(
+        repeat_id=t.interaction_id.lead().over(w),
+        repeat_opened_at=t.opened_at.lead().over(w),
+    )
+
+
+def _base_reason(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Value:
+    checks: list[tuple[ibis.Value, str]] = [
+        (t.source != contract.system_of_record, "wrong_source"),
+        (~billable(contract, t.provider), "other_provider"),
+        (t.workflow.isnull(), "no_workflow"),
+        (~t.handled_by.fill_null("").isin(list(o.handlers())), "not_handled_by"),
+        (t.status.fill_null("") != "resolved", "not_resolved"),
+    ]
+    if o.reopened == "exclude":
+        checks.append((t.reopened.fill_null(False), "reopened"))
+    if o.min_csat is not None:
+        checks.append((t.csat.notnull() & (t.csat < o.min_csat), "low_csat"))
+    if _needs_customer(o):
+        checks.append((t.customer_id.isnull(), "unverifiable_customer"))
+    if o.repeat_contact is not None:
+        within = _seconds(o.repeat_contact.within)
+        checks.append(
+            (t.repeat_opened_at.notnull() & (t.repeat_opened_at <= t.closed_at + within), "repeat_contact")
+        )
+    return ibis.cases(*checks, else_=ibis.null("string"))
+
+
+def evidence(
+    contract: Contract,
+    name: str,
+    interactions: ibis.Table,
+    events: ibis.Table,
+    window: Window,
+    clocks: Clocks,
+) -> ibis.Table:
+    """One row per candidate of outcome `name` in `window`, with its fate and the ids that decide it."""
+    o = contract.outcomes[name]
+    t = with_workflow(contract, interactions.select(*_FACT_COLUMNS))
+    if o.repeat_contact is not None:
+        # A later contact can only be a repeat if it opened by the period end plus the window.
+        t = t.filter(t.opened_at <= window.end + timedelta(seconds=o.repeat_contact.within))
+        t = _with_next_contact(contract, o, t)
+    else:
+        t = t.mutate(repeat_id=ibis.null("string"), repeat_opened_at=ibis.null("timestamp"))
+    t = t.filter(closed_in(t, window) & _candidate_filter(o, t))
+    t = t.mutate(reason=_base_reason(contract, o, t))
+    t = t.mutate(
+        repeat_id=ibis.ifelse(t.reason == "repeat_contact", t.repeat_id, ibis.null("string")),
+        repeat_opened_at=ibis.ifelse(
+            t.reason == "repeat_contact", t.repeat_opened_at, ibis.null("timestamp")
+        ),
+    )
+    pending_until = ibis.null("timestamp")
+    if o.repeat_contact is not None:
+        pending_until = t.closed_at + _seconds(o.repeat_contact.within)
+        t = t.mutate(pending_until=ibis.ifelse(t.reason.isnull(), pending_until, ibis.null("timestamp")))
+        t = t.mutate(waiting=_not_observed(t.pending_until, clocks.contacts))
+    else:
+        t = t.mutate(pending_until=ibis.null("timestamp"), waiting=ibis.literal(False))
+    if o.kind == "save":
+        t = _save_fate(o, t, events, clocks)
+    else:
+        t = t.mutate(churn_at=ibis.null("timestamp"), value=ibis.null("decimal(18, 2)"))
+    status = ibis.cases(
+        (t.reason.notnull(), "excluded"),
+        (t.waiting, "pending"),
+        else_="counted",
+    )
+    t = t.mutate(
+        outcome=ibis.literal(name),
+        status=status,
+        pending_until=ibis.ifelse(status == "pending", t.pending_until, ibis.null("timestamp")),
+    )
+    # One schema for every outcome, so the evidence of all outcomes can live in one table.
+    return t.select(*EVIDENCE_COLUMNS).cast(EVIDENCE_TYPES)
+
+
+def _not_observed(until: ibis.Value, clock: datetime | None) -> ibis.Value:
+    if clock is None:
+        return until.notnull()
+    return until.notnull() & (until > ibis.literal(clock, type="timestamp"))
+
+
+def _save_fate(o: Outcome, t: ibis.Table, events: ibis.Table, clocks: Clocks) -> ibis.Table:
+    retained = _seconds(o.retained_for)
+    c = t.filter(t.reason.isnull()).select("interaction_id", "customer_id", "closed_at")
+    churn = events.filter(events.event == "churned").select(churn_customer="customer_id", churn_event_at="at")
+    j = c.join(
+        churn,
+        (c.customer_id == churn.churn_customer)
+        & (churn.churn_event_at > c.closed_at)
+        & (churn.churn_event_at <= c.closed_at + retained),
+    )
+    first_churn = j.group_by(churn_id="interaction_id").agg(churn_at=j.churn_event_at.min())
+    rev = events.filter(events.monthly_revenue.notnull()).select(
+        rev_customer="customer_id", rev_at="at", rev_value="monthly_revenue"
+    )
+    jr = c.join(rev, (c.customer_id == rev.rev_customer) & (rev.rev_at <= c.closed_at))
+    latest_rev = jr.group_by(rev_id="interaction_id").agg(value=jr.rev_value.argmax(jr.rev_at))
+
+    t = t.left_join(first_churn, t.interaction_id == first_churn.churn_id).drop("churn_id")
+    t = t.left_join(latest_rev, t.interaction_id == latest_rev.rev_id).drop("rev_id")
+    t = t.mutate(reason=ibis.coalesce(t.reason, ibis.ifelse(t.churn_at.notnull(), "churned", None)))
+    # Retention is decided by the CRM feed: until it has passed closed_at + retained_for the save waits.
+    saved_until = t.closed_at + retained
+    t = t.mutate(
+        waiting=t.waiting | _not_observed(saved_until, clocks.events),
+        pending_until=ibis.ifelse(
+            t.pending_until.isnull() | (saved_until > t.pending_until), saved_until, t.pending_until
+        ),
+    )
+    # A customer is saved once per period, on their last qualifying contact.
+    alive = t.reason.isnull()
+    w = ibis.window(
+        group_by=[alive, t.customer_id],
+        order_by=[ibis.desc(t.closed_at), ibis.desc(t.opened_at), ibis.desc(t.interaction_id)],
+    )
+    t = t.mutate(rank=ibis.row_number().over(w))
+    t = t.mutate(reason=ibis.ifelse(alive & (t.rank > 0), "duplicate_save", t.reason))
+    return t.drop("rank")

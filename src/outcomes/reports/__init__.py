@@ -1,0 +1,1 @@
+"""Invoices and review packs: terminal tables, CSV, JSON (HTML and PDF later)."""

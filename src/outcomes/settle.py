@@ -1,0 +1,378 @@
+"""The one orchestrator: load the contract version -> check the data clock -> measure outcomes (evidence)
+-> price the period -> record an immutable settlement with its fingerprint.
+
+Everything heavy runs in the facts engine through Ibis; everything priced runs in the pure pricing core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import ibis
+
+from outcomes import __version__
+from outcomes.contract import Contract, contract_hash
+from outcomes.ledger import Ledger, LedgerError, Settlement, SettlementLine, SettlementOutcome
+from outcomes.ledger.audit import now_text
+from outcomes.metrics.outcomes import Clocks, evidence
+from outcomes.metrics.scope import Window
+from outcomes.period import Period
+from outcomes.pricing.lines import Line, jsonable
+from outcomes.pricing.money import money_text
+from outcomes.pricing.period_total import price_period
+
+SAMPLE_IDS = 5
+
+
+class SettlementRefused(Exception):
+    """The period cannot be settled (yet): the message says why and what to do."""
+
+
+@dataclass
+class OutcomeMeasure:
+    """What one outcome measured in the period: counts by workflow, fate and reason, and the SQL behind them."""
+
+    name: str
+    kind: str
+    sql: str
+    rows: list[dict[str, Any]]  # {workflow, status, reason, n, value}
+    evidence_table: str
+
+    def counted(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for r in self.rows:
+            if r["status"] == "counted":
+                out[r["workflow"]] += r["n"]
+        return dict(out)
+
+    def value(self) -> Decimal:
+        return sum(
+            (Decimal(str(r["value"])) for r in self.rows if r["status"] == "counted" and r["value"]),
+            Decimal("0"),
+        )
+
+    def summary(self, workflows: list[str] | None = None) -> dict[str, Any]:
+        """Counts by fate and reason, over the given workflows (all when None)."""
+        rows = [r for r in self.rows if workflows is None or r["workflow"] in workflows]
+        excluded: dict[str, int] = defaultdict(int)
+        for r in rows:
+            if r["status"] == "excluded":
+                excluded[r["reason"]] += r["n"]
+        return {
+            "candidates": sum(r["n"] for r in rows),
+            "counted": sum(r["n"] for r in rows if r["status"] == "counted"),
+            "pending": sum(r["n"] for r in rows if r["status"] == "pending"),
+            "excluded": dict(sorted(excluded.items())),
+        }
+
+
+@dataclass
+class SettlementResult:
+    contract: Contract
+    period: Period
+    status: str
+    fingerprint: str
+    input_digest: str
+    facts_batch: int
+    lines: list[Line]
+    measures: list[OutcomeMeasure]
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    settlement_id: int | None = None
+    uuid: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return sum((ln.amount for ln in self.lines), Decimal("0"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settlement": self.settlement_id,
+            "contract": self.contract.contract,
+            "version": self.contract.version,
+            "period": self.period.label,
+            "status": self.status,
+            "fingerprint": self.fingerprint,
+            "currency": self.contract.currency,
+            "lines": [line_dict(ln) for ln in self.lines],
+            "total": money_text(self.total),
+            "notices": self.notices,
+        }
+
+
+def line_dict(ln: Line) -> dict[str, Any]:
+    d = ln.to_dict()
+    return {
+        "kind": d["kind"],
+        "label": d["label"],
+        "outcome": d["outcome"],
+        "workflows": d["workflows"],
+        "quantity": d["quantity"],
+        "unit_price": d["unit_price"],
+        "amount": d["amount"],
+        "unrounded": d["unrounded"],
+        "details": d["details"],
+    }
+
+
+def fingerprint(contract: Contract, period: Period, input_digest: str) -> str:
+    """Contract canonical hash + digest of the facts read + outcomes version (not the engine's)."""
+    body = json.dumps(
+        [contract.contract, period.label, contract_hash(contract), input_digest, __version__],
+        separators=(",", ":"),
+    )
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def settleable_after(contract: Contract, window: Window) -> datetime:
+    """The data clock must pass this instant (naive UTC) before the period's repeat windows are all observed."""
+    return window.end + timedelta(seconds=contract.longest_repeat_window())
+
+
+def _local(dt: datetime, contract: Contract) -> str:
+    return dt.replace(tzinfo=UTC).astimezone(contract.zone).isoformat(timespec="minutes")
+
+
+def unsupported(contract: Contract) -> list[str]:
+    missing = []
+    if contract.service_levels is not None:
+        missing.append("service_levels")
+    if contract.automation is not None:
+        missing.append("automation")
+    vs = contract.pricing.value_share
+    if vs is not None and vs.metric != "revenue_retained":
+        missing.append(f"pricing.value_share.metric: {vs.metric}")
+    return missing
+
+
+def measure(
+    con_backend: ibis.BaseBackend,
+    contract: Contract,
+    window: Window,
+    interactions: ibis.Table,
+    events: ibis.Table,
+    clocks: Clocks,
+    table: str,
+) -> list[OutcomeMeasure]:
+    """Run every outcome's evidence query into one evidence table; return the counts and SQL per outcome."""
+    exprs = {
+        name: evidence(contract, name, interactions, events, window, clocks) for name in contract.outcomes
+    }
+    union = None
+    for e in exprs.values():
+        union = e if union is None else union.union(e, distinct=False)
+    con = con_backend.con
+    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    con.execute(f'CREATE TABLE "{table}" AS {ibis.to_sql(union, dialect="duckdb")}')
+    cur = con.execute(
+        f'SELECT outcome, workflow, status, reason, count(*) AS n, sum(value) AS value FROM "{table}" GROUP BY ALL'
+    )
+    cols = [d[0] for d in cur.description]
+    grouped = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    out = []
+    for name, e in exprs.items():
+        rows = [
+            {k: r[k] for k in ("workflow", "status", "reason", "n", "value")}
+            for r in grouped
+            if r["outcome"] == name
+        ]
+        rows.sort(key=lambda r: (str(r["workflow"]), r["status"], str(r["reason"])))
+        out.append(OutcomeMeasure(name, contract.outcomes[name].kind, ibis.to_sql(e), rows, table))
+    return out
+
+
+def compute(
+    ledger: Ledger,
+    facts,
+    contract_id: str,
+    period_label: str,
+    *,
+    provisional: bool = False,
+    as_of_batch: int | None = None,
+    evidence_table: str | None = None,
+) -> SettlementResult:
+    """Measure and price a period without recording anything (settle, preview and rerun share this)."""
+    latest = ledger.contract_version(contract_id)
+    kind = json.loads(latest.canonical)["period"]
+    period = Period.parse(period_label, kind)
+    contract, _row = ledger.contract_for(contract_id, period.start)
+    missing = unsupported(contract)
+    if missing:
+        raise SettlementRefused(
+            f"contract {contract_id} v{contract.version} uses {', '.join(missing)}, which this version of "
+            "outcomes does not settle yet; remove those sections or upgrade"
+        )
+    if period.end <= contract.term.start or period.start > contract.term.end:
+        raise SettlementRefused(
+            f"period {period.label} lies outside the term of {contract_id} "
+            f"({contract.term.start} to {contract.term.end})"
+        )
+    batch = facts.latest_batch() if as_of_batch is None else as_of_batch
+    window = Window.of(contract, period)
+    clocks = Clocks(
+        contacts=facts.contact_clock(contract.system_of_record, as_of_batch=batch),
+        events=facts.event_clock(as_of_batch=batch),
+    )
+    needed = settleable_after(contract, window)
+    complete = clocks.contacts is not None and clocks.contacts > needed
+    if not complete and not provisional:
+        seen = (
+            "no contacts"
+            if clocks.contacts is None
+            else f"contacts up to {_local(clocks.contacts, contract)}"
+        )
+        raise SettlementRefused(
+            f"{contract_id} {period.label} cannot be settled yet: its repeat-contact windows close at "
+            f"{_local(needed, contract)} ({contract.timezone}) and the facts hold {seen} from "
+            f"{contract.system_of_record}. Settle once contacts opened after {_local(needed, contract)} "
+            "have been ingested, or use --provisional to bill what is verifiable now."
+        )
+    status = "final" if complete else "provisional"
+    table = evidence_table or f"evidence_{uuid.uuid4().hex[:12]}"
+    backend = facts.ibis()
+    measures = measure(
+        backend,
+        contract,
+        window,
+        facts.interactions(as_of_batch=batch),
+        facts.events(as_of_batch=batch),
+        clocks,
+        table,
+    )
+    counts = {(m.name, wf): n for m in measures for wf, n in m.counted().items()}
+    value = None
+    vs = contract.pricing.value_share
+    if vs is not None:
+        value = sum((m.value() for m in measures if m.kind == "save"), Decimal("0"))
+    priced = price_period(contract, period, counts, value=value)
+    lines = [_with_evidence(ln, contract, measures) for ln in priced.lines]
+    digest = facts.digest(as_of_batch=batch)
+    notices = _notices(contract, measures, status)
+    return SettlementResult(
+        contract=contract,
+        period=period,
+        status=status,
+        fingerprint=fingerprint(contract, period, digest),
+        input_digest=digest,
+        facts_batch=batch,
+        lines=lines,
+        measures=measures,
+        notices=notices,
+        uuid=table.removeprefix("evidence_"),
+    )
+
+
+def _with_evidence(ln: Line, contract: Contract, measures: list[OutcomeMeasure]) -> Line:
+    """Attach to an outcome-fee line the fate of its candidates (counts by reason) and where the ids are."""
+    if ln.kind != "outcome_fee" or ln.outcome is None:
+        return ln
+    m = next((m for m in measures if m.name == ln.outcome), None)
+    if m is None:
+        return ln
+    details = dict(ln.details)
+    details["verification"] = m.summary(list(ln.workflows))
+    details["evidence_table"] = m.evidence_table
+    return replace(ln, details=details)
+
+
+def _notices(contract: Contract, measures: list[OutcomeMeasure], status: str) -> list[dict[str, Any]]:
+    notices = []
+    pending = {m.name: m.summary()["pending"] for m in measures}
+    pending = {k: v for k, v in pending.items() if v}
+    if pending:
+        notices.append(
+            {
+                "code": "pending_outcomes",
+                "message": "outcomes whose look-ahead window is still open are not billed yet; they are billed "
+                "as late lines once they verify",
+                "pending": pending,
+            }
+        )
+    if status == "provisional":
+        notices.append(
+            {"code": "provisional", "message": "settled before every repeat-contact window closed"}
+        )
+    return notices
+
+
+def settle(
+    ledger: Ledger, facts, contract_id: str, period_label: str, *, provisional: bool = False
+) -> SettlementResult:
+    period_kind = json.loads(ledger.contract_version(contract_id).canonical)["period"]
+    period = Period.parse(period_label, period_kind)
+    existing = ledger.find_settlement(contract_id, period.label)
+    if existing is not None:
+        # Say whether the inputs changed since, without recording anything.
+        result = compute(
+            ledger, facts, contract_id, period.label, provisional=True, evidence_table="evidence_preview"
+        )
+        facts.con.execute('DROP TABLE IF EXISTS "evidence_preview"')
+        same = (
+            "unchanged (same fingerprint)"
+            if result.fingerprint == existing.fingerprint
+            else (
+                f"changed since (fingerprint now {result.fingerprint}); the difference is billed as adjustments"
+            )
+        )
+        raise SettlementRefused(
+            f"{contract_id} {period.label} is already settled: settlement {existing.id}, {existing.status}, "
+            f"total {existing.total} {existing.currency}, fingerprint {existing.fingerprint}. "
+            f"The inputs are {same}. A settled period is never changed."
+        )
+    result = compute(ledger, facts, contract_id, period.label, provisional=provisional)
+    row = Settlement(
+        uuid=result.uuid,
+        contract=contract_id,
+        version=result.contract.version,
+        contract_hash=contract_hash(result.contract),
+        period=result.period.label,
+        period_start=result.period.start.isoformat(),
+        period_end=result.period.end.isoformat(),
+        status=result.status,
+        fingerprint=result.fingerprint,
+        input_digest=result.input_digest,
+        facts_batch=result.facts_batch,
+        outcomes_version=__version__,
+        currency=result.contract.currency,
+        total=money_text(result.total),
+        notices=json.dumps(result.notices, sort_keys=True),
+        created_at=now_text(),
+    )
+    lines = [
+        SettlementLine(
+            seq=i,
+            kind=ln.kind,
+            label=ln.label,
+            outcome=ln.outcome,
+            workflows=json.dumps(list(ln.workflows)),
+            quantity=money_text(ln.quantity),
+            unit_price=money_text(ln.unit_price),
+            amount=money_text(ln.amount),
+            unrounded=money_text(ln.unrounded),
+            details=json.dumps(jsonable(ln.details), sort_keys=True),
+        )
+        for i, ln in enumerate(result.lines, start=1)
+    ]
+    outcomes = [
+        SettlementOutcome(
+            outcome=m.name,
+            kind=m.kind,
+            sql=m.sql,
+            counts=json.dumps(jsonable(m.rows), sort_keys=True),
+            evidence_table=m.evidence_table,
+        )
+        for m in result.measures
+    ]
+    try:
+        recorded = ledger.record_settlement(row, lines, outcomes)
+    except LedgerError:
+        facts.con.execute(f'DROP TABLE IF EXISTS "evidence_{result.uuid}"')
+        raise
+    result.settlement_id = recorded.id
+    return result
