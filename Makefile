@@ -19,13 +19,13 @@ setup: $(STAMP)
 
 demo: setup
 	rm -rf $(DEMO)
-	$(BIN)/outcomes generate --out $(DEMO)/data --contacts $(DEMO_CONTACTS) --months 1 --seed 7 --start 2026-09
+	$(BIN)/outcomes generate --out $(DEMO)/data --contacts $(DEMO_CONTACTS) --months 1 --seed 7 --start 2026-06
 	$(BIN)/outcomes init $(DEMO)/workspace
 	$(BIN)/outcomes contract add $(DEMO)/data/contract.yaml -w $(DEMO)/workspace
 	$(BIN)/outcomes ingest interactions $(DEMO)/data/interactions.parquet -w $(DEMO)/workspace
 	$(BIN)/outcomes ingest events $(DEMO)/data/events.parquet -w $(DEMO)/workspace
-	$(BIN)/outcomes settle demo-bank-northwind --period 2026-09 -w $(DEMO)/workspace
-	$(BIN)/outcomes explain demo-bank-northwind/2026-09 2 --no-sql -w $(DEMO)/workspace
+	$(BIN)/outcomes settle demo-bank-northwind --period 2026-06 -w $(DEMO)/workspace
+	$(BIN)/outcomes explain demo-bank-northwind/2026-06 2 --no-sql -w $(DEMO)/workspace
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -41,7 +41,7 @@ def oracle_sql(
         "TRUE" if providers is None else f"coalesce(provider, '') IN ({', '.join(lit(p) for p in providers)})"
     )
     kind_filter = "coalesce(handled_by, '') = 'bot'" if outcome_kind == "containment" else "TRUE"
-    csat = f"WHEN csat IS NOT NULL AND csat < {min_csat} THEN 'low_csat'" if min_csat else ""
+    csat = f"WHEN c.csat IS NOT NULL AND c.csat < {min_csat} THEN 'low_csat'" if min_csat else ""
     same_wf = "AND r.workflow IS NOT DISTINCT FROM c.workflow" if same_workflow else ""
     return f"""
     WITH f AS (SELECT *, {wf_case} AS workflow FROM {table}),
@@ -59,7 +59,7 @@ def oracle_sql(
                 WHEN coalesce(c.handled_by, '') NOT IN ({", ".join(lit(h) for h in handlers)}) THEN 'not_handled_by'
                 WHEN coalesce(c.status, '') <> 'resolved' THEN 'not_resolved'
                 WHEN coalesce(c.reopened, false) THEN 'reopened'
-                {csat.replace("csat", "c.csat")}
+                {csat}
                 WHEN c.customer_id IS NULL THEN 'unverifiable_customer'
                 WHEN EXISTS (
                     SELECT 1 FROM f r

@@ -25,7 +25,7 @@ from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.scope import Window
 from outcomes.period import Period
 from outcomes.pricing.lines import Line, jsonable
-from outcomes.pricing.money import money_text
+from outcomes.pricing.money import minor_unit, money_text
 from outcomes.pricing.period_total import price_period
 
 SAMPLE_IDS = 5
@@ -100,14 +100,26 @@ class SettlementResult:
             "status": self.status,
             "fingerprint": self.fingerprint,
             "currency": self.contract.currency,
-            "lines": [line_dict(ln) for ln in self.lines],
+            "lines": [line_dict(ln, self.contract.currency) for ln in self.lines],
             "total": money_text(self.total),
             "notices": self.notices,
         }
 
 
-def line_dict(ln: Line) -> dict[str, Any]:
+def _unit_text(value: Decimal | None, currency: str) -> str | None:
+    """A unit price without the trailing zeros a glide factor adds (2.4000 -> 2.40), never below the minor unit."""
+    if value is None:
+        return None
+    minor = minor_unit(currency)
+    text = format(value.normalize(), "f")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return format(value.quantize(Decimal(1).scaleb(-minor)), "f") if decimals <= minor else text
+
+
+def line_dict(ln: Line, currency: str) -> dict[str, Any]:
     d = ln.to_dict()
+    d["unit_price"] = _unit_text(ln.unit_price, currency)
+    d["quantity"] = None if ln.quantity is None else format(ln.quantity.normalize(), "f")
     return {
         "kind": d["kind"],
         "label": d["label"],
@@ -351,8 +363,8 @@ def settle(
             label=ln.label,
             outcome=ln.outcome,
             workflows=json.dumps(list(ln.workflows)),
-            quantity=money_text(ln.quantity),
-            unit_price=money_text(ln.unit_price),
+            quantity=line_dict(ln, result.contract.currency)["quantity"],
+            unit_price=line_dict(ln, result.contract.currency)["unit_price"],
             amount=money_text(ln.amount),
             unrounded=money_text(ln.unrounded),
             details=json.dumps(jsonable(ln.details), sort_keys=True),
