@@ -68,7 +68,12 @@ def test_worked_month_ingests_all_14_rows(store):
     rows = rows_of(store)
     assert sorted(rows) == sorted(f"w{i}" for i in range(1, 15))
     w2 = rows["w2"]
-    assert (w2["source"], w2["customer_id"], w2["channel"], w2["queue"]) == ("zendesk", "b", "email", "refunds")
+    assert (w2["source"], w2["customer_id"], w2["channel"], w2["queue"]) == (
+        "zendesk",
+        "b",
+        "email",
+        "refunds",
+    )
     assert w2["opened_at"] == datetime(2026, 10, 4, 10, 0)  # naive UTC
     assert w2["csat"] == 3 and w2["wait_seconds"] == 3600.0 and w2["reopened"] is False
     assert rows["w6"]["reopened"] is True
@@ -81,7 +86,13 @@ def test_reingest_is_all_duplicates_and_changes_nothing(store):
     digest = store.digest()
     before = store.con.execute("SELECT * FROM interactions ORDER BY interaction_id").fetchall()
     again = store.ingest("interactions", WORKED_MONTH_CSV, now=NOW)
-    assert (again.rows, again.accepted, again.duplicates, again.updated, again.quarantined) == (14, 0, 14, 0, 0)
+    assert (again.rows, again.accepted, again.duplicates, again.updated, again.quarantined) == (
+        14,
+        0,
+        14,
+        0,
+        0,
+    )
     # the attempt is recorded as a batch (audit trail), but no fact changes
     assert again.batch == 2 and [b["batch"] for b in store.batches()] == [1, 2]
     assert store.batches()[1]["duplicates"] == 14
@@ -179,9 +190,7 @@ def test_a_row_gets_only_the_first_reason_that_applies(store, tmp_path):
 
 
 def test_messages_say_what_is_wrong(store, tmp_path):
-    text = "\n".join(
-        [HEADER, _row({"channel": "fax"}, "a"), _row({"opened_at": "2026-10-03T09:00:00"}, "b")]
-    )
+    text = "\n".join([HEADER, _row({"channel": "fax"}, "a"), _row({"opened_at": "2026-10-03T09:00:00"}, "b")])
     store.ingest("interactions", write(tmp_path, "f.csv", text + "\n"), now=NOW)
     messages = [q["message"] for q in store.quarantine()]
     assert messages == [
@@ -202,7 +211,13 @@ def test_future_timestamp_is_relative_to_the_time_of_ingest(store, tmp_path):
 
 def test_empty_strings_are_null_whitespace_is_trimmed_enums_lower_cased(store, tmp_path):
     row = _row(
-        {"customer_id": "", "channel": " Chat ", "status": "RESOLVED", "handled_by": "Agent", "queue": " q1 "},
+        {
+            "customer_id": "",
+            "channel": " Chat ",
+            "status": "RESOLVED",
+            "handled_by": "Agent",
+            "queue": " q1 ",
+        },
         " i9 ",
     )
     store.ingest("interactions", write(tmp_path, "f.csv", f"{HEADER}\n{row}\n"), now=NOW)
@@ -213,7 +228,8 @@ def test_empty_strings_are_null_whitespace_is_trimmed_enums_lower_cased(store, t
 
 def test_booleans(store, tmp_path):
     lines = [HEADER] + [
-        _row({"reopened": text}, f"b{i}") for i, text in enumerate(["TRUE", "0", "yes", "No", "1", "false", ""])
+        _row({"reopened": text}, f"b{i}")
+        for i, text in enumerate(["TRUE", "0", "yes", "No", "1", "false", ""])
     ]
     store.ingest("interactions", write(tmp_path, "f.csv", "\n".join(lines) + "\n"), now=NOW)
     got = {k: r["reopened"] for k, r in rows_of(store).items()}
@@ -292,10 +308,14 @@ def test_naive_timestamps_in_a_zone_around_the_dst_changes(store, tmp_path, zone
     # gives with fold=0 (an ambiguous time is the earlier instant; a skipped one uses the offset before)
     locals_ = [d + timedelta(minutes=15 * i) for d in days for i in range(96)]
     lines = [HEADER] + [
-        _row({"opened_at": t.strftime("%Y-%m-%d %H:%M:%S"), "closed_at": "", "first_response_at": ""}, f"t{i}")
+        _row(
+            {"opened_at": t.strftime("%Y-%m-%d %H:%M:%S"), "closed_at": "", "first_response_at": ""}, f"t{i}"
+        )
         for i, t in enumerate(locals_)
     ]
-    s = store.ingest("interactions", write(tmp_path, "f.csv", "\n".join(lines) + "\n"), timezone=zone, now=NOW)
+    s = store.ingest(
+        "interactions", write(tmp_path, "f.csv", "\n".join(lines) + "\n"), timezone=zone, now=NOW
+    )
     assert s.quarantined == 0
     got = {k: r["opened_at"] for k, r in rows_of(store).items()}
     assert got == {f"t{i}": _fold0_utc(t, zone) for i, t in enumerate(locals_)}
@@ -312,7 +332,9 @@ def test_london_clocks_going_back_and_forward(store, tmp_path):
         "with_offset": ("2026-10-25T01:30:00+00:00", datetime(2026, 10, 25, 1, 30)),  # offset wins over zone
     }
     lines = [HEADER] + [_row({"opened_at": t, "closed_at": ""}, k) for k, (t, _) in cases.items()]
-    store.ingest("interactions", write(tmp_path, "f.csv", "\n".join(lines) + "\n"), timezone="Europe/London", now=NOW)
+    store.ingest(
+        "interactions", write(tmp_path, "f.csv", "\n".join(lines) + "\n"), timezone="Europe/London", now=NOW
+    )
     got = {k: r["opened_at"] for k, r in rows_of(store).items()}
     assert got == {k: want for k, (_, want) in cases.items()}
     assert store.batches()[0]["timezone"] == "Europe/London"
@@ -328,14 +350,52 @@ def test_unknown_timezone_is_a_file_level_error(store, tmp_path):
 
 ROWS = [
     # interaction_id, customer_id, channel, opened (UTC), closed, status, handled_by, reopened, wait, csat, qa
-    ("f1", "c1", "chat", datetime(2026, 10, 3, 9), datetime(2026, 10, 3, 9, 12), "resolved", "agent", False, 60.0, 5, 88.5),
-    ("f2", None, "bot", datetime(2026, 10, 3, 23, 59, 59, 250000), None, "open", "bot", None, None, None, None),
-    ("f3", "c3", "voice", datetime(2026, 3, 29, 1, 30), datetime(2026, 3, 29, 2), "abandoned", None, True, 0.5, 1, 0.0),
+    (
+        "f1",
+        "c1",
+        "chat",
+        datetime(2026, 10, 3, 9),
+        datetime(2026, 10, 3, 9, 12),
+        "resolved",
+        "agent",
+        False,
+        60.0,
+        5,
+        88.5,
+    ),
+    (
+        "f2",
+        None,
+        "bot",
+        datetime(2026, 10, 3, 23, 59, 59, 250000),
+        None,
+        "open",
+        "bot",
+        None,
+        None,
+        None,
+        None,
+    ),
+    (
+        "f3",
+        "c3",
+        "voice",
+        datetime(2026, 3, 29, 1, 30),
+        datetime(2026, 3, 29, 2),
+        "abandoned",
+        None,
+        True,
+        0.5,
+        1,
+        0.0,
+    ),
 ]
 
 
 def _csv(path: Path) -> Path:
-    lines = ["interaction_id,source,customer_id,channel,opened_at,closed_at,status,handled_by,reopened,wait_seconds,csat,qa_score"]
+    lines = [
+        "interaction_id,source,customer_id,channel,opened_at,closed_at,status,handled_by,reopened,wait_seconds,csat,qa_score"
+    ]
     for r in ROWS:
         opened = (r[3] + timedelta(hours=1)).isoformat() + "+01:00"  # same instant, another offset
         closed = r[4].strftime("%Y-%m-%dT%H:%M:%SZ") if r[4] else ""
@@ -390,7 +450,9 @@ def test_csv_parquet_and_jsonl_of_the_same_rows_give_the_same_facts_and_digest(t
             summary = s.ingest("interactions", f, now=NOW)
             assert (summary.accepted, summary.quarantined) == (3, 0), s.quarantine()
             digests.append(s.digest())
-            tables.append(s.con.execute("SELECT * EXCLUDE (_batch, _until) FROM interactions ORDER BY 1").fetchall())
+            tables.append(
+                s.con.execute("SELECT * EXCLUDE (_batch, _until) FROM interactions ORDER BY 1").fetchall()
+            )
     assert digests[0] == digests[1] == digests[2]
     assert tables[0] == tables[1] == tables[2]
     f2 = [r for r in tables[0] if r[0] == "f2"][0]
@@ -444,7 +506,11 @@ def test_gzipped_csv_and_explicit_format(store, tmp_path):
 
 
 def test_missing_required_column_names_file_and_column(store, tmp_path):
-    f = write(tmp_path, "no-status.csv", "interaction_id,source,channel,opened_at\ni1,crm,chat,2026-10-03T09:00:00Z\n")
+    f = write(
+        tmp_path,
+        "no-status.csv",
+        "interaction_id,source,channel,opened_at\ni1,crm,chat,2026-10-03T09:00:00Z\n",
+    )
     with pytest.raises(IngestError) as err:
         store.ingest("interactions", f)
     assert str(f) in str(err.value) and "missing required column(s) status" in str(err.value)
@@ -537,7 +603,13 @@ def test_events_feed(store, tmp_path):
 
 
 def test_an_event_with_other_amounts_is_an_update(store, tmp_path):
-    store.ingest("events", write(tmp_path, "e1.csv", "customer_id,event,at,monthly_revenue\nc1,renewed,2026-10-01T00:00:00Z,40\n"), now=NOW)
+    store.ingest(
+        "events",
+        write(
+            tmp_path, "e1.csv", "customer_id,event,at,monthly_revenue\nc1,renewed,2026-10-01T00:00:00Z,40\n"
+        ),
+        now=NOW,
+    )
     s = store.ingest("events", write(tmp_path, "e2.jsonl", '{"customer_id": "c1", "event": "renewed", "at": "2026-10-01T00:00:00Z", "monthly_revenue": 45}\n'), now=NOW)  # fmt: skip
     assert (s.accepted, s.updated) == (0, 1)
     assert store.events(1).to_pyarrow()["monthly_revenue"].to_pylist() == [Decimal("40.00")]

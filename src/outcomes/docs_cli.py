@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import click
 import typer
 from typer.testing import CliRunner
 
 from outcomes.cli import app
 
 
-def _walk(cmd: click.Command, path: list[str]):
+def _walk(cmd, path: list[str]):
+    """Every command of the app, depth first, as (path of names, command)."""
     yield path, cmd
-    if isinstance(cmd, click.Group):
-        for name in sorted(cmd.commands):
-            yield from _walk(cmd.commands[name], [*path, name])
+    commands = getattr(cmd, "commands", None)
+    if commands:
+        for name in sorted(commands):
+            yield from _walk(commands[name], [*path, name])
 
 
 def reference() -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -287,6 +288,7 @@ class FactsStore:
         reasons = list(query.reasons) + ["duplicate_id"]
         fields = list(query.fields) + [spec.key[-1] if spec.name == "interactions" else ",".join(spec.key)]
 
+        self._check_order_preserving(query.sql)
         report("read", 0, 100)
         try:
             self._run_with_progress(f"CREATE TEMP TABLE {_STAGE} AS {query.sql}", report)
@@ -487,6 +489,22 @@ class FactsStore:
             raise
         if "error" in outcome:
             raise outcome["error"]
+
+    def _check_order_preserving(self, sql: str) -> None:
+        """Row numbers are positions in the stage: refuse a plan that could reorder the rows."""
+        try:
+            plan = "\n".join(str(r[1]) for r in self.con.execute(f"EXPLAIN {sql}").fetchall())
+        except (duckdb.InvalidInputException, duckdb.IOException):
+            return  # an unreadable file: reading it reports the problem
+        operators = set(re.findall(r"│\s*([A-Z][A-Z_]+[A-Z])\s*│", plan))
+        reordering = sorted(
+            op for op in operators if re.search(r"JOIN|WINDOW|AGGREGATE|ORDER|TOP_N|UNION", op)
+        )
+        if reordering:
+            raise RuntimeError(
+                f"internal error: the staging plan uses {', '.join(reordering)}, which may reorder rows, so "
+                "row numbers would be wrong; this DuckDB version plans the validation query differently"
+            )
 
     def _drop_temps(self) -> None:
         for name in _TEMPS:

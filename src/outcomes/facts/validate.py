@@ -9,6 +9,11 @@ as JSON text) and ``_message``.
 The checks run in the order of ``Kind.reasons`` (then of the columns), so a row gets ONE reason: the first
 that applies. Each parse step is a layer of projections (``SELECT *, ... FROM (previous layer)``).
 
+The query is a scan under projections only (no join, aggregate or window: ``IN`` lists are written as
+``list_contains`` because DuckDB plans a long ``IN`` list as a join), so that DuckDB, with
+``preserve_insertion_order``, stages the rows in file order and a row's number is its position. A window
+such as ``row_number() OVER ()`` would number them explicitly but makes the whole pipeline single-threaded.
+
 Timestamps become naive UTC. A text with an offset or zone (``Z``, ``+01:00``, ``+0100``, ``+01``, or a zone
 name such as ``Europe/London``) is converted exactly; a naive text is read in ``timezone`` when one is given
 (an ambiguous local time, in the hour the clocks go back, is read as the EARLIER instant; a local time
@@ -122,7 +127,7 @@ def _add_field(plan: Plan, f: Field, src_type: str | None, tz: str | None) -> No
         if f.kind == "enum":
             allowed = ", ".join(lit(x) for x in f.values)
             listed = ", ".join(f.values)
-            bad = f"{v} NOT IN ({allowed})"
+            bad = f"NOT list_contains([{allowed}], {v})"
             cond = f"({v} IS NULL OR {bad})" if f.required else f"({v} IS NOT NULL AND {bad})"
             msg = (
                 f"CASE WHEN {v} IS NULL THEN {lit(f'{name} is empty; use one of {listed}')} "
@@ -139,7 +144,8 @@ def _add_field(plan: Plan, f: Field, src_type: str | None, tz: str | None) -> No
         truthy = ", ".join(lit(x) for x in TRUE_TEXTS)
         falsy = ", ".join(lit(x) for x in FALSE_TEXTS)
         plan.layers[1].append(
-            f"CASE WHEN {t} IN ({truthy}) THEN true WHEN {t} IN ({falsy}) THEN false END AS {v}"
+            f"CASE WHEN list_contains([{truthy}], {t}) THEN true "
+            f"WHEN list_contains([{falsy}], {t}) THEN false END AS {v}"
         )
         plan.checks.append(
             Check(

@@ -1,0 +1,221 @@
+"""`make bench`: ingest and settle at 1M and 10M interactions, next to the floor (the same counts asked of
+DuckDB as one hand-written SQL query over the same Parquet), in the same run. Medians of several runs, rows/s,
+peak memory (each measurement in its own process) and the ratio to the floor.
+
+Writes bench/results/settle-<stamp>.json and .md, and bench/results/latest.md.
+Usage: python bench/run.py [--sizes 1000000,10000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+START = "2026-06"  # a month whose look-ahead windows are all in the past
+PERIOD = "2026-06"
+SEED = 42
+
+
+def _task(args: list[str]) -> dict:
+    """Run one measurement in a fresh process: wall time and that process's peak resident memory."""
+    out = subprocess.run([sys.executable, __file__, "--task", *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench task {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def task(kind: str, *args: str) -> None:
+    t0 = time.perf_counter()
+    extra: dict = {}
+    if kind == "generate":
+        from outcomes.generate import generate
+
+        extra = generate(Path(args[0]), contacts=int(args[1]), months=1, seed=SEED, start=START)
+        extra = {"interactions": extra["interactions"], "events": extra["events"]}
+    elif kind == "ingest":
+        from outcomes.contract import read_contract
+        from outcomes.workspace import init_workspace
+
+        data, ws_dir = Path(args[0]), Path(args[1])
+        shutil.rmtree(ws_dir, ignore_errors=True)
+        ws = init_workspace(ws_dir)
+        contract = read_contract(data / "contract.yaml")
+        ws.ledger().add_contract(contract, (data / "contract.yaml").read_text(), "contract.yaml")
+        t0 = time.perf_counter()
+        s = ws.facts().ingest("interactions", data / "interactions.parquet")
+        extra["interactions_seconds"] = time.perf_counter() - t0
+        extra["interactions_rows"] = s.rows
+        t1 = time.perf_counter()
+        e = ws.facts().ingest("events", data / "events.parquet")
+        extra["events_seconds"] = time.perf_counter() - t1
+        extra["events_rows"] = e.rows
+        ws.close()
+    elif kind == "settle":
+        from outcomes.settle import compute
+        from outcomes.workspace import Workspace
+
+        ws = Workspace(Path(args[0]))
+        t0 = time.perf_counter()
+        result = compute(ws.ledger(), ws.facts(), "demo-bank-northwind", PERIOD)
+        extra = {
+            "total": str(result.total),
+            "counted": {m.name: sum(m.counted().values()) for m in result.measures},
+            "candidates": {m.name: m.summary()["candidates"] for m in result.measures},
+        }
+        ws.facts().con.execute(f'DROP TABLE IF EXISTS "{result.measures[0].evidence_table}"')
+        ws.close()
+    elif kind == "floor":
+        import duckdb
+
+        sys.path.insert(0, str(HERE))
+        from floor import floor_sql
+
+        from outcomes.contract import read_contract
+        from outcomes.metrics.scope import Window
+        from outcomes.period import Period
+
+        data = Path(args[0])
+        contract = read_contract(data / "contract.yaml")
+        w = Window.of(contract, Period.parse(PERIOD))
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        t0 = time.perf_counter()
+        rows = con.execute(
+            floor_sql(contract, str(data / "interactions.parquet"), str(data / "events.parquet"), w.start, w.end)
+        ).fetchall()
+        counted: dict[str, int] = {}
+        for outcome, _wf, fate, n in rows:
+            if fate == "counted":
+                counted[outcome] = counted.get(outcome, 0) + n
+        extra = {"counted": counted}
+    else:
+        raise SystemExit(f"unknown task {kind}")
+    print(json.dumps({"seconds": time.perf_counter() - t0, "peak_mib": _peak_mib(), **extra}))
+
+
+def _versions() -> dict:
+    import duckdb
+    import ibis
+
+    from outcomes import __version__
+
+    return {"outcomes": __version__, "duckdb": duckdb.__version__, "ibis": ibis.__version__,
+            "python": platform.python_version()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--task", nargs="+")
+    a = ap.parse_args()
+    if a.task:
+        task(*a.task)
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    results = []
+    for n in [int(s) for s in a.sizes.split(",")]:
+        data = DATA / f"c{n}-s{SEED}"
+        if not (data / "interactions.parquet").exists():
+            with console.status(f"generating {n:,} contacts"):
+                gen = _task(["generate", str(data), str(n)])
+            console.print(f"generated {n:,} contacts in {gen['seconds']:.1f} s")
+        ws = DATA / f"ws-{n}"
+        with console.status(f"ingesting {n:,}"):
+            ing = _task(["ingest", str(data), str(ws)])
+        console.print(f"ingest {ing['interactions_rows']:,} rows in {ing['interactions_seconds']:.1f} s")
+        settles, floors = [], []
+        for i in range(a.repeat):
+            with console.status(f"{n:,}: floor run {i + 1}/{a.repeat}"):
+                floors.append(_task(["floor", str(data)]))
+            with console.status(f"{n:,}: settle run {i + 1}/{a.repeat}"):
+                settles.append(_task(["settle", str(ws)]))
+            console.print(f"  run {i + 1}: settle {settles[-1]['seconds']:.2f} s, floor {floors[-1]['seconds']:.2f} s")
+        agree = all(s["counted"] == f["counted"] for s, f in zip(settles, floors, strict=True))
+        s_med = statistics.median(s["seconds"] for s in settles)
+        f_med = statistics.median(f["seconds"] for f in floors)
+        rows = ing["interactions_rows"]
+        results.append({
+            "contacts_per_month": n,
+            "interaction_rows": rows,
+            "ingest_parquet_seconds": round(ing["interactions_seconds"], 3),
+            "ingest_parquet_rows_per_second": round(rows / ing["interactions_seconds"]),
+            "ingest_peak_mib": round(ing["peak_mib"]),
+            "settle_median_seconds": round(s_med, 3),
+            "settle_runs": [round(s["seconds"], 3) for s in settles],
+            "settle_peak_mib": round(max(s["peak_mib"] for s in settles)),
+            "settle_rows_per_second": round(rows / s_med),
+            "floor_median_seconds": round(f_med, 3),
+            "floor_runs": [round(f["seconds"], 3) for f in floors],
+            "floor_peak_mib": round(max(f["peak_mib"] for f in floors)),
+            "ratio_to_floor": round(s_med / f_med, 2),
+            "counts_agree_with_floor": agree,
+            "counted": settles[0]["counted"],
+            "total": settles[0]["total"],
+        })
+        shutil.rmtree(ws, ignore_errors=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+        "versions": _versions(),
+        "repeat": a.repeat,
+        "results": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"settle-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+    md = _markdown(report)
+    (RESULTS / f"settle-{stamp}.md").write_text(md)
+    (RESULTS / "latest.md").write_text(md)
+    print(md)
+
+
+def _markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        f"# Settle benchmark, {r['date']}",
+        "",
+        f"{m['cpus']} CPUs, {m['memory_gib']} GiB, {m['platform']}; " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()),
+        f"Medians of {r['repeat']} runs, each in a fresh process. Floor: the same counts as one hand-written DuckDB "
+        "query over the same Parquet (`bench/floor.py`), no evidence written.",
+        "",
+        "| contacts/month | interaction rows | ingest Parquet (s) | ingest rows/s | settle (s) | settle peak MiB | floor (s) | floor peak MiB | settle / floor | counts agree |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for x in r["results"]:
+        lines.append(
+            f"| {x['contacts_per_month']:,} | {x['interaction_rows']:,} | {x['ingest_parquet_seconds']} | "
+            f"{x['ingest_parquet_rows_per_second']:,} | {x['settle_median_seconds']} | {x['settle_peak_mib']:,} | "
+            f"{x['floor_median_seconds']} | {x['floor_peak_mib']:,} | {x['ratio_to_floor']} | "
+            f"{'yes' if x['counts_agree_with_floor'] else 'NO'} |"
+        )
+    if len(r["results"]) > 1:
+        a, b = r["results"][0], r["results"][-1]
+        lines += ["", f"Growth {b['interaction_rows'] / a['interaction_rows']:.1f}x rows: settle "
+                  f"{b['settle_median_seconds'] / a['settle_median_seconds']:.1f}x, floor "
+                  f"{b['floor_median_seconds'] / a['floor_median_seconds']:.1f}x."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""The facts store as a whole: versions as of a batch, the digest, all-or-nothing ingest, reopening."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from outcomes.facts import KINDS, FactsStore, IngestError
+
+NOW = datetime(2027, 1, 1, tzinfo=UTC)
+HEADER = "interaction_id,source,customer_id,channel,opened_at,closed_at,status,csat"
+
+
+def csv(tmp_path: Path, name: str, *rows: str) -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def row(i: str, csat: int | str = "", *, source: str = "crm", day: int = 3, channel: str = "chat") -> str:
+    return f"{i},{source},c-{i},{channel},2026-10-{day:02d}T09:00:00Z,2026-10-{day:02d}T09:30:00Z,resolved,{csat}"
+
+
+def snapshot(store: FactsStore) -> dict:
+    """Everything an ingest may touch, for before/after comparisons."""
+    q = store.con.execute
+    return {
+        "interactions": q("SELECT * FROM interactions ORDER BY ALL").fetchall(),
+        "events": q("SELECT * FROM events ORDER BY ALL").fetchall(),
+        "batches": q("SELECT * FROM batches ORDER BY batch").fetchall(),
+        "quarantine": q("SELECT * FROM quarantine ORDER BY ALL").fetchall(),
+        "digest": store.digest(),
+        "latest": store.latest_batch(),
+    }
+
+
+@pytest.fixture
+def store():
+    s = FactsStore(":memory:")
+    yield s
+    s.close()
+
+
+# -- versions and batches -------------------------------------------------------------------------------
+
+
+def test_as_of_batch_views(store, tmp_path):
+    store.ingest("interactions", csv(tmp_path, "1.csv", row("a", 1), row("b", 2)), now=NOW)
+    store.ingest("interactions", csv(tmp_path, "2.csv", row("b", 3), row("c", 4)), now=NOW)
+    store.ingest("interactions", csv(tmp_path, "3.csv", row("b", 5), row("a", 1)), now=NOW)
+
+    def view(batch):
+        return {r["interaction_id"]: r["csat"] for r in store.interactions(batch).to_pyarrow().to_pylist()}
+
+    assert view(0) == {}
+    assert view(1) == {"a": 1, "b": 2}
+    assert view(2) == {"a": 1, "b": 3, "c": 4}
+    assert view(3) == view(None) == view(99) == {"a": 1, "b": 5, "c": 4}
+    assert store.interactions().columns == KINDS["interactions"].columns
+    assert [b["batch"] for b in store.batches()] == [1, 2, 3] and store.latest_batch() == 3
+    assert [(b["accepted"], b["updated"], b["duplicates"]) for b in store.batches()] == [
+        (2, 0, 0),
+        (1, 1, 0),
+        (0, 1, 1),
+    ]
+
+
+def test_as_of_batch_must_be_a_batch_number(store):
+    for bad in (-1, "2", 1.5, True):
+        with pytest.raises(ValueError, match="as_of_batch"):
+            store.interactions(bad)
+
+
+def test_batches_and_quarantine_records(store, tmp_path):
+    f = csv(tmp_path, "f.csv", row("a", 1), row("b", 9))
+    s = store.ingest("interactions", f, now=NOW)
+    [b] = store.batches()
+    assert b["batch"] == s.batch == 1 and b["kind"] == "interactions" and b["file"] == str(f)
+    assert b["file_sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert b["format"] == "csv" and b["ingested_at"] == datetime(2027, 1, 1)
+    assert (b["rows"], b["accepted"], b["quarantined"], b["reasons"]) == (2, 1, 1, {"csat_out_of_range": 1})
+    [q] = store.quarantine()
+    assert set(q) == {"batch", "kind", "file", "row", "field", "reason", "message", "raw"}
+    assert store.quarantine(1) == [q] and store.quarantine(2) == []
+
+
+def test_the_store_is_a_file_that_reopens(tmp_path):
+    path = tmp_path / "facts.duckdb"
+    with FactsStore(path) as s:
+        s.ingest("interactions", csv(tmp_path, "f.csv", row("a", 1)), now=NOW)
+        digest = s.digest()
+    with FactsStore(path, memory_limit="512MB", threads=1) as s:  # the schema is created idempotently
+        assert s.digest() == digest and s.latest_batch() == 1
+        assert s.ibis().list_tables()  # the raw connection and the ibis backend share one database
+        assert s.con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+
+
+# -- the digest ---------------------------------------------------------------------------------------
+
+
+def test_digest_format_and_empty_store(store):
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", store.digest())
+    assert store.digest() == FactsStore(":memory:").digest()
+
+
+def test_digest_unchanged_by_reingest_changed_by_an_update(store, tmp_path):
+    f = csv(tmp_path, "f.csv", row("a", 1), row("b", 2))
+    store.ingest("interactions", f, now=NOW)
+    d1 = store.digest()
+    store.ingest("interactions", f, now=NOW)
+    assert store.digest() == d1
+    store.ingest("interactions", csv(tmp_path, "g.csv", row("b", 3)), now=NOW)
+    assert store.digest() != d1
+    assert store.digest(1) == store.digest(2) == d1
+    assert store.digest(3) == store.digest()
+
+
+def test_digest_covers_events_too(store, tmp_path):
+    store.ingest("interactions", csv(tmp_path, "f.csv", row("a", 1)), now=NOW)
+    d = store.digest()
+    ev = tmp_path / "e.csv"
+    ev.write_text("customer_id,event,at\nc-a,churned,2026-10-09T00:00:00Z\n")
+    store.ingest("events", ev, now=NOW)
+    assert store.digest() != d and store.digest(1) == d
+
+
+def test_digest_depends_only_on_content_not_on_order_batches_or_history(tmp_path):
+    rows = [row(str(i), i % 5 + 1, day=i % 27 + 1) for i in range(30)]
+    with FactsStore(":memory:") as one:
+        one.ingest("interactions", csv(tmp_path, "all.csv", *rows), now=NOW)
+        expected = one.digest()
+    with FactsStore(":memory:") as split:
+        split.ingest("interactions", csv(tmp_path, "b.csv", *reversed(rows[10:])), now=NOW)
+        split.ingest("interactions", csv(tmp_path, "a.csv", *rows[:12]), now=NOW)  # overlaps: duplicates
+        assert split.digest() == expected
+    with FactsStore(":memory:") as history:  # wrong values first, corrected later
+        history.ingest("interactions", csv(tmp_path, "w.csv", *[r[:-1] + "9" for r in rows[:5]]), now=NOW)
+        history.ingest("interactions", csv(tmp_path, "all.csv", *rows), now=NOW)
+        assert history.digest() == expected and history.digest(1) != expected
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.lists(
+        st.tuples(st.sampled_from(["chat", "voice", "email"]), st.one_of(st.none(), st.integers(1, 5))),
+        min_size=1,
+        max_size=12,
+    ),
+    order=st.randoms(use_true_random=False),
+    cut=st.integers(0, 12),
+)
+def test_digest_is_a_function_of_the_visible_rows(tmp_path_factory, data, order, cut):
+    tmp = tmp_path_factory.mktemp("d")
+    rows = [row(f"r{i}", "" if c is None else c, channel=ch) for i, (ch, c) in enumerate(data)]
+    shuffled = rows[:]
+    order.shuffle(shuffled)
+    with FactsStore(":memory:") as a, FactsStore(":memory:") as b:
+        a.ingest("interactions", csv(tmp, "a.csv", *rows), now=NOW)
+        if shuffled[:cut]:
+            b.ingest("interactions", csv(tmp, "b1.csv", *shuffled[:cut]), now=NOW)
+        if shuffled[cut:]:
+            b.ingest("interactions", csv(tmp, "b2.csv", *shuffled[cut:]), now=NOW)
+        assert a.digest() == b.digest()
+
+
+def test_hash_is_md5_of_the_typed_values(store, tmp_path):
+    store.ingest("interactions", csv(tmp_path, "f.csv", row("a", 4)), now=NOW)
+    (h,) = store.con.execute("SELECT _hash FROM interactions").fetchone()
+    assert re.fullmatch(r"[0-9a-f]{32}", h)
+    # the same values, typed differently in the file (offset, spacing, case) give the same hash
+    store2 = FactsStore(":memory:")
+    f = tmp_path / "g.csv"
+    f.write_text(HEADER + "\n a ,crm,c-a,CHAT,2026-10-03T10:00:00+01:00,2026-10-03 09:30:00Z,Resolved,4.0\n")
+    store2.ingest("interactions", f, now=NOW)
+    assert store2.con.execute("SELECT _hash FROM interactions").fetchone()[0] == h
+
+
+# -- all or nothing -----------------------------------------------------------------------------------
+
+
+class Exploding:
+    """A connection that raises `exc` when a statement starting with `prefix` is executed."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str, exc: BaseException):
+        self._con, self._prefix, self._exc = con, prefix, exc
+
+    def execute(self, sql: str, *args):
+        if sql.lstrip().startswith(self._prefix):
+            raise self._exc
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def _mixed_file(tmp_path: Path) -> Path:
+    # against the base: one update (b), one new row (c), one duplicate (a), one quarantined row
+    return csv(tmp_path, "mixed.csv", row("a", 1), row("b", 5), row("c", 3), row("bad", 7))
+
+
+def _base(store: FactsStore, tmp_path: Path) -> None:
+    store.ingest(
+        "interactions", csv(tmp_path, "base.csv", row("a", 1), row("b", 2), row("x", "oops")), now=NOW
+    )
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "INSERT INTO batches",  # after quarantine rows, version closes and inserts were written
+        "INSERT INTO interactions",  # after the old version of b was closed
+        "UPDATE interactions",
+        "INSERT INTO quarantine",
+    ],
+)
+@pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
+def test_a_crash_mid_ingest_leaves_the_store_exactly_as_before(store, tmp_path, prefix, exc):
+    _base(store, tmp_path)
+    before = snapshot(store)
+    real = store.con
+    store.con = Exploding(real, prefix, exc)
+    with pytest.raises(type(exc)):
+        store.ingest("interactions", _mixed_file(tmp_path), now=NOW)
+    store.con = real
+    assert snapshot(store) == before
+    assert store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
+    # and the store still works: the same file then ingests normally, as the next batch
+    s = store.ingest("interactions", _mixed_file(tmp_path), now=NOW)
+    assert (s.batch, s.accepted, s.updated, s.duplicates, s.quarantined) == (2, 1, 1, 1, 1)
+
+
+def test_ctrl_c_after_the_inserts_rolls_back(store, tmp_path):
+    _base(store, tmp_path)
+    before = snapshot(store)
+
+    def progress(stage, done, total):
+        if (stage, done) == ("write", 3):  # quarantine, version closes and inserts are done
+            assert store.con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 4
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest("interactions", _mixed_file(tmp_path), now=NOW, progress=progress)
+    assert snapshot(store) == before
+
+
+def test_ctrl_c_while_reading(store, tmp_path):
+    _base(store, tmp_path)
+    before = snapshot(store)
+
+    def progress(stage, done, total):
+        if stage == "read":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest("interactions", _mixed_file(tmp_path), now=NOW, progress=progress)
+    assert snapshot(store) == before
+
+
+def test_a_crash_leaves_a_file_store_as_before_after_reopening(tmp_path):
+    path = tmp_path / "facts.duckdb"
+    s = FactsStore(path)
+    _base(s, tmp_path)
+    before = snapshot(s)
+    real = s.con
+    s.con = Exploding(real, "INSERT INTO batches", RuntimeError("boom"))
+    with pytest.raises(RuntimeError):
+        s.ingest("interactions", _mixed_file(tmp_path), now=NOW)
+    s.con = real
+    s.close()
+    with FactsStore(path) as again:
+        assert snapshot(again) == before
+
+
+def test_an_ingest_error_changes_nothing(store, tmp_path):
+    _base(store, tmp_path)
+    before = snapshot(store)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(textwrap.dedent(HEADER + "\n" + row("q", 1) + "\nshort,row\n"))
+    with pytest.raises(IngestError, match="bad.csv"):
+        store.ingest("interactions", bad, now=NOW)
+    assert snapshot(store) == before
+
+
+# -- row numbers in a file large enough to be read in parallel -----------------------------------------
+
+
+def test_row_numbers_follow_the_file_on_a_parallel_read(tmp_path):
+    n = 200_000
+    bad = {7, 65_537, 123_457, 199_999}
+    f = tmp_path / "big.csv"
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (SELECT 'i' || i AS interaction_id, 'crm' AS source, 'c' || (i % 997) AS customer_id,
+                 CASE WHEN i IN ({", ".join(map(str, bad))}) THEN 'fax' ELSE 'chat' END AS channel,
+                 '2026-10-03T09:00:00Z' AS opened_at, 'resolved' AS status,
+                 repeat('x', 150) AS queue
+            FROM range(1, {n + 1}) t(i) ORDER BY i) TO '{f}' (HEADER)"""
+    )
+    with FactsStore(":memory:", threads=2) as s:
+        summary = s.ingest("interactions", f, now=NOW)
+        assert (summary.rows, summary.accepted, summary.quarantined) == (n, n - len(bad), len(bad))
+        got = [(q["row"], q["raw"]) for q in s.quarantine()]
+    assert [r for r, _ in got] == sorted(bad)
+    assert all(f'"interaction_id":"i{r}"' in raw for r, raw in got)
