@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomes.facts import KINDS, FactsStore, IngestError
+from outcomes.facts import KINDS, FactsStore, IngestError, canonical_text_sql, row_hash_sql
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 HEADER = "interaction_id,source,customer_id,channel,opened_at,closed_at,status,csat"
@@ -171,6 +171,23 @@ def test_digest_is_a_function_of_the_visible_rows(tmp_path_factory, data, order,
         assert a.digest() == b.digest()
 
 
+def test_stored_hashes_can_be_recomputed_from_the_stored_values(store, tmp_path):
+    store.ingest("interactions", csv(tmp_path, "f.csv", row("a", 4), row("b"), row("c\x1fd", 1)), now=NOW)
+    ev = tmp_path / "e.csv"
+    ev.write_text("customer_id,event,at,amount,monthly_revenue\nc1,purchase,2026-10-01T00:00:00Z,-12.5,\n")
+    store.ingest("events", ev, now=NOW)
+    for kind in ("interactions", "events"):
+        wrong = store.con.execute(f"SELECT count(*) FROM {kind} WHERE _hash <> {row_hash_sql(KINDS[kind])}")
+        assert wrong.fetchone()[0] == 0
+    text = store.con.execute(f"SELECT {canonical_text_sql(KINDS['events'])} FROM events").fetchone()[0]
+    assert text == "c1\x1fpurchase\x1f1790812800000000\x1f-12.50\x1f"
+    # a text holding the separator is length-prefixed, so the canonical text stays unambiguous
+    (escaped,) = store.con.execute(
+        f"SELECT {canonical_text_sql(KINDS['interactions'])} FROM interactions WHERE interaction_id = 'c\x1fd'"
+    ).fetchone()
+    assert escaped.startswith("\x1e3:c\x1fd\x1fcrm\x1f\x1e5:c-c\x1fd\x1fchat\x1f")
+
+
 def test_hash_is_md5_of_the_typed_values(store, tmp_path):
     store.ingest("interactions", csv(tmp_path, "f.csv", row("a", 4)), now=NOW)
     (h,) = store.con.execute("SELECT _hash FROM interactions").fetchone()
@@ -264,6 +281,33 @@ def test_ctrl_c_while_reading(store, tmp_path):
     assert snapshot(store) == before
 
 
+class CtrlCWhileReading(Exploding):
+    """Ctrl-C arrives on the caller's thread while DuckDB reads the file on the worker thread."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        super().__init__(con, "never", RuntimeError())
+        self.polls = 0
+
+    def query_progress(self):
+        self.polls += 1
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_interrupts_the_running_read(store, tmp_path):
+    _base(store, tmp_path)
+    before = snapshot(store)
+    big = csv(tmp_path, "big.csv", *[row(f"r{i}", i % 5 + 1) for i in range(100_000)])
+    real = store.con
+    store.con = CtrlCWhileReading(real)
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest("interactions", big, now=NOW, progress=lambda *a: None)
+    assert store.con.polls == 1
+    store.con = real
+    assert snapshot(store) == before
+    assert store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
+    assert store.ingest("interactions", big, now=NOW).accepted == 100_000
+
+
 def test_a_crash_leaves_a_file_store_as_before_after_reopening(tmp_path):
     path = tmp_path / "facts.duckdb"
     s = FactsStore(path)
@@ -292,17 +336,20 @@ def test_an_ingest_error_changes_nothing(store, tmp_path):
 # -- row numbers in a file large enough to be read in parallel -----------------------------------------
 
 
-def test_row_numbers_follow_the_file_on_a_parallel_read(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "options"), [("big.csv", "(HEADER)"), ("big.parquet", "(FORMAT parquet, ROW_GROUP_SIZE 8192)")]
+)
+def test_row_numbers_follow_the_file_on_a_parallel_read(tmp_path, name, options):
     n = 200_000
     bad = {7, 65_537, 123_457, 199_999}
-    f = tmp_path / "big.csv"
+    f = tmp_path / name
     con = duckdb.connect()
     con.execute(
         f"""COPY (SELECT 'i' || i AS interaction_id, 'crm' AS source, 'c' || (i % 997) AS customer_id,
                  CASE WHEN i IN ({", ".join(map(str, bad))}) THEN 'fax' ELSE 'chat' END AS channel,
                  '2026-10-03T09:00:00Z' AS opened_at, 'resolved' AS status,
                  repeat('x', 150) AS queue
-            FROM range(1, {n + 1}) t(i) ORDER BY i) TO '{f}' (HEADER)"""
+            FROM range(1, {n + 1}) t(i) ORDER BY i) TO '{f}' {options}"""
     )
     with FactsStore(":memory:", threads=2) as s:
         summary = s.ingest("interactions", f, now=NOW)
@@ -310,3 +357,9 @@ def test_row_numbers_follow_the_file_on_a_parallel_read(tmp_path):
         got = [(q["row"], q["raw"]) for q in s.quarantine()]
     assert [r for r, _ in got] == sorted(bad)
     assert all(f'"interaction_id":"i{r}"' in raw for r, raw in got)
+
+
+def test_a_plan_that_could_reorder_rows_is_refused(store):
+    with pytest.raises(RuntimeError, match="may reorder rows"):
+        store._check_order_preserving("SELECT a, count(*) FROM range(10) t(a) GROUP BY a")
+    store._check_order_preserving("SELECT a + 1 FROM range(10) t(a) WHERE a > 2")

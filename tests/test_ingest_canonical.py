@@ -113,7 +113,7 @@ def test_changed_row_is_an_update_and_the_old_version_stays_readable(store, tmp_
     assert rows_of(store)["w3"]["csat"] == 4
     assert rows_of(store, 1)["w3"]["csat"] == 2  # the previous version, as of batch 1
     assert rows_of(store, 2)["w3"]["csat"] == 4
-    assert store.interactions().count().execute() == 14
+    assert store.interactions().count().to_pyarrow().as_py() == 14
     versions = store.con.execute(
         "SELECT csat, _batch, _until FROM interactions WHERE interaction_id = 'w3' ORDER BY _batch"
     ).fetchall()
@@ -544,7 +544,7 @@ def test_unreadable_files_are_ingest_errors(store, tmp_path, name, content, fmt,
     with pytest.raises(IngestError, match=match) as err:
         store.ingest("interactions", f, fmt=fmt)
     assert str(f) in str(err.value)
-    assert store.batches() == [] and store.interactions().count().execute() == 0
+    assert store.batches() == [] and store.interactions().count().to_pyarrow().as_py() == 0
 
 
 def test_missing_file(store, tmp_path):

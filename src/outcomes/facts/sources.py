@@ -1,7 +1,16 @@
-"""Open an input file as a DuckDB relation of raw values, one row per data row, with its 1-based row number.
+"""Open an input file as a DuckDB relation of raw values, one row per data row, in file order.
 
 CSV and JSON values are read as text (so that one bad value quarantines a row rather than failing the file);
-Parquet columns keep their physical type and ``validate.py`` casts or formats them safely.
+Parquet columns keep their physical type and ``validate.py`` casts or formats them safely. The columns are
+checked here: a missing required column, an unknown column or a repeated column is an ``IngestError``.
+
+- CSV (``.csv``, ``.csv.gz``): UTF-8 (a BOM is fine), comma-separated, ``"`` quotes, a header row; the
+  header is read with Python's csv module and DuckDB then reads the data with those columns, no sniffing.
+  A structurally broken file (a row with too many or too few cells) is an ``IngestError`` naming the line.
+  Blank lines are not rows.
+- Parquet (``.parquet``, ``.pq``): any physical types.
+- JSON lines (``.jsonl``, ``.ndjson``, ``.json``, optionally ``.gz``): one object per line; a line that is
+  not a JSON object is quarantined as ``bad_json``. A ``.json`` file holding one array of objects works too.
 """
 
 from __future__ import annotations

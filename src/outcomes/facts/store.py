@@ -266,9 +266,17 @@ class FactsStore:
             try:
                 summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
                 self.con.commit()
-            except BaseException:
-                self.con.rollback()
+            except BaseException as exc:
+                try:
+                    self.con.rollback()
+                except duckdb.Error as failed:  # keep the original error in front
+                    exc.add_note(f"rolling the ingest back failed too: {failed}")
                 raise
+        except Exception as exc:
+            # Ctrl-C while DuckDB runs a statement on this thread surfaces as "Query interrupted"
+            if isinstance(exc, duckdb.InterruptException) or isinstance(exc.__cause__, KeyboardInterrupt):
+                raise KeyboardInterrupt from exc
+            raise
         finally:
             self._drop_temps()
             hasher.join()
@@ -498,7 +506,9 @@ class FactsStore:
             return  # an unreadable file: reading it reports the problem
         operators = set(re.findall(r"│\s*([A-Z][A-Z_]+[A-Z])\s*│", plan))
         reordering = sorted(
-            op for op in operators if re.search(r"JOIN|WINDOW|AGGREGATE|ORDER|TOP_N|UNION", op)
+            op
+            for op in operators
+            if re.search(r"JOIN|WINDOW|AGGREGATE|GROUP_BY|DISTINCT|ORDER|TOP_N|UNION", op)
         )
         if reordering:
             raise RuntimeError(

@@ -325,6 +325,7 @@ def canonical_text_sql(kind: Kind, values: dict[str, str] | None = None) -> str:
 
 
 def row_hash_sql(kind: Kind, values: dict[str, str] | None = None) -> str:
+    """SQL of a row's ``_hash``: md5 (hex) of its canonical text."""
     return f"md5({canonical_text_sql(kind, values)})"
 
 
