@@ -65,7 +65,9 @@ def test_periods_outside_the_term_and_unknown_contracts_are_refused(tmp_path):
     from outcomes.ledger import LedgerError
 
     ws = _workspace(tmp_path, "ws", [WORKED_MONTH / "interactions.csv"])
-    with pytest.raises(SettlementRefused, match="outside the term"):
+    with pytest.raises(LedgerError, match="no version .* in effect on 2025-12-01"):
+        compute(ws.ledger(), ws.facts(), "worked-example", "2025-12")
+    with pytest.raises(SettlementRefused, match="after the term .* nothing to bill"):
         compute(ws.ledger(), ws.facts(), "worked-example", "2028-01")
     with pytest.raises(LedgerError, match="no contract 'nope'"):
         compute(ws.ledger(), ws.facts(), "nope", "2026-10")
@@ -103,7 +105,9 @@ def test_the_cli_refuses_an_early_settlement_with_the_date_and_allows_provisiona
     runner.invoke(app, ["ingest", "interactions", str(early), "-w", str(ws)])
     r = runner.invoke(app, ["settle", "worked-example", "-p", "2026-10", "-w", str(ws)])
     assert r.exit_code == 1 and "2026-11-06T00:00+00:00" in r.output and "--provisional" in r.output
-    r = runner.invoke(app, ["settle", "worked-example", "-p", "2026-10", "-w", str(ws), "--provisional", "--json"])
+    r = runner.invoke(
+        app, ["settle", "worked-example", "-p", "2026-10", "-w", str(ws), "--provisional", "--json"]
+    )
     assert r.exit_code == 0
     inv = json.loads(r.output)
     assert inv["status"] == "provisional"
@@ -115,3 +119,35 @@ def test_commands_outside_a_workspace_say_how_to_make_one(tmp_path, monkeypatch)
     monkeypatch.delenv("OUTCOMES_WORKSPACE", raising=False)
     r = runner.invoke(app, ["settlements"])
     assert r.exit_code == 1 and "outcomes init" in r.output
+
+
+def test_rerun_matches_and_fails_after_facts_change_behind_the_ledgers_back(tmp_path):
+    import duckdb
+
+    ws = tmp_path / "ws"
+    runner.invoke(app, ["init", str(ws)])
+    runner.invoke(app, ["contract", "add", str(WORKED_MONTH / "contract.yaml"), "-w", str(ws)])
+    runner.invoke(app, ["ingest", "interactions", str(WORKED_MONTH / "interactions.csv"), "-w", str(ws)])
+    runner.invoke(app, ["settle", "worked-example", "-p", "2026-10", "-w", str(ws)])
+    r = runner.invoke(app, ["rerun", "1", "-w", str(ws), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["ok"] is True
+    # a later, proper correction does not disturb the rerun (it reads the facts as of the settled batch)
+    fix = tmp_path / "fix.csv"
+    lines = (WORKED_MONTH / "interactions.csv").read_text().splitlines()
+    fix.write_text("\n".join([lines[0], lines[3].replace(",2,,,,", ",4,,,,")]) + "\n")
+    runner.invoke(app, ["ingest", "interactions", str(fix), "-w", str(ws)])
+    assert runner.invoke(app, ["rerun", "1", "-w", str(ws)]).exit_code == 0
+    # an edit made directly in the database, keeping the counts, is still caught
+    con = duckdb.connect(str(ws / "facts.duckdb"))
+    con.execute("UPDATE interactions SET handle_seconds = 1 WHERE interaction_id = 'w1'")
+    con.close()
+    r = runner.invoke(app, ["rerun", "1", "-w", str(ws), "--json"])
+    report = json.loads(r.output)
+    assert r.exit_code == 1 and report["tampered_rows"]["interactions"] == 1
+    # and one that changes a count breaks the line and the fingerprint's facts
+    con = duckdb.connect(str(ws / "facts.duckdb"))
+    con.execute("UPDATE interactions SET reopened = true WHERE interaction_id = 'w2'")
+    con.close()
+    report = json.loads(runner.invoke(app, ["rerun", "1", "-w", str(ws), "--json"]).output)
+    assert [ln["match"] for ln in report["lines"]][:2] == [True, False]

@@ -432,6 +432,55 @@ def explain(
             render(out, parts, show_sql=show_sql)
 
 
+@app.command()
+def rerun(
+    settlement: Annotated[str, typer.Argument(help="Settlement number or CONTRACT/PERIOD.")],
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Recompute a settlement from the stored facts (as of its batch) and contract version; exit 1 on any
+    difference in the fingerprint, a line, or a fact edited behind the ledger's back."""
+    from outcomes.rerun import rerun as run
+
+    with _workspace(workspace) as ws:
+        with err.status(f"rerunning settlement {settlement}…"):
+            report = run(ws.ledger(), ws.facts(), settlement)
+        if as_json:
+            _print_json(report.to_dict())
+        else:
+            t = Table(
+                "#",
+                "line",
+                "recorded",
+                "recomputed",
+                "match",
+                title=f"rerun of settlement {report.settlement}",
+            )
+            for ln in report.lines:
+                t.add_row(
+                    str(ln["line"]),
+                    ln["label"],
+                    (ln["recorded"] or {}).get("amount", "—"),
+                    (ln["recomputed"] or {}).get("amount", "—"),
+                    "yes" if ln["match"] else "[red]NO[/red]",
+                )
+            out.print(t)
+            same = "matches" if report.fingerprint_matches else "DIFFERS"
+            out.print(
+                f"fingerprint {same}: recorded {report.recorded_fingerprint}, recomputed {report.fingerprint}"
+            )
+            for name, n in report.tampered.items():
+                if n:
+                    out.print(
+                        f"[red]{n:,} {name} rows no longer match their stored hash (edited in the database)[/red]"
+                    )
+            out.print(
+                "rerun matches the recorded settlement" if report.ok else "[red]rerun does NOT match[/red]"
+            )
+        if not report.ok:
+            raise typer.Exit(1)
+
+
 @audit_app.command("verify")
 def audit_verify(workspace: WorkspaceOpt = None) -> None:
     """Check the audit chain: exit 0 when intact, 1 naming the first edited, removed or reordered entry."""

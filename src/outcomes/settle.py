@@ -18,15 +18,19 @@ from typing import Any
 import ibis
 
 from outcomes import __version__
+from outcomes import service_levels as levels
+from outcomes.adjustments import adjustments_for
 from outcomes.contract import Contract, contract_hash
-from outcomes.ledger import Ledger, LedgerError, Settlement, SettlementLine, SettlementOutcome
+from outcomes.ledger import Ledger, LedgerError, Settlement, SettlementLine, SettlementOutcome, load_version
 from outcomes.ledger.audit import now_text
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.scope import Window
 from outcomes.period import Period
+from outcomes.pricing.credits import service_credits
 from outcomes.pricing.lines import Line, jsonable
 from outcomes.pricing.money import minor_unit, money_text
-from outcomes.pricing.period_total import price_period
+from outcomes.pricing.period_total import finish_period, price_period
+from outcomes.pricing.productivity import productivity_line
 
 SAMPLE_IDS = 5
 
@@ -86,6 +90,8 @@ class SettlementResult:
     notices: list[dict[str, Any]] = field(default_factory=list)
     settlement_id: int | None = None
     uuid: str = ""
+    measure_results: list[dict[str, Any]] = field(default_factory=list)
+    metric_values: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def total(self) -> Decimal:
@@ -103,6 +109,8 @@ class SettlementResult:
             "lines": [line_dict(ln, self.contract.currency) for ln in self.lines],
             "total": money_text(self.total),
             "notices": self.notices,
+            "measures": self.measure_results,
+            "metrics": self.metric_values,
         }
 
 
@@ -151,18 +159,6 @@ def _local(dt: datetime, contract: Contract) -> str:
     return dt.replace(tzinfo=UTC).astimezone(contract.zone).isoformat(timespec="minutes")
 
 
-def unsupported(contract: Contract) -> list[str]:
-    missing = []
-    if contract.service_levels is not None:
-        missing.append("service_levels")
-    if contract.automation is not None:
-        missing.append("automation")
-    vs = contract.pricing.value_share
-    if vs is not None and vs.metric != "revenue_retained":
-        missing.append(f"pricing.value_share.metric: {vs.metric}")
-    return missing
-
-
 def measure(
     con_backend: ibis.BaseBackend,
     contract: Contract,
@@ -208,24 +204,55 @@ def compute(
     provisional: bool = False,
     as_of_batch: int | None = None,
     evidence_table: str | None = None,
+    version: int | None = None,
+    with_adjustments: bool = True,
 ) -> SettlementResult:
-    """Measure and price a period without recording anything (settle, preview and rerun share this)."""
+    """Measure and price a period without recording anything (settle, preview and rerun share this).
+
+    `version` pins the contract version (a rerun uses the settled one); by default the version in effect
+    at the period's start settles it.
+    """
     latest = ledger.contract_version(contract_id)
     kind = json.loads(latest.canonical)["period"]
     period = Period.parse(period_label, kind)
-    contract, _row = ledger.contract_for(contract_id, period.start)
-    missing = unsupported(contract)
-    if missing:
+    if version is None:
+        contract, _row = ledger.contract_for(contract_id, period.start)
+    else:
+        contract = load_version(ledger.contract_version(contract_id, version))
+    if period.end <= contract.term.start:
         raise SettlementRefused(
-            f"contract {contract_id} v{contract.version} uses {', '.join(missing)}, which this version of "
-            "outcomes does not settle yet; remove those sections or upgrade"
+            f"period {period.label} lies outside the term of {contract_id} "
+            f"({contract.term.start} to {contract.term.end})"
         )
-    if period.end <= contract.term.start or period.start > contract.term.end:
+    after_term = period.start > contract.term.end
+    if after_term and not with_adjustments:
         raise SettlementRefused(
             f"period {period.label} lies outside the term of {contract_id} "
             f"({contract.term.start} to {contract.term.end})"
         )
     batch = facts.latest_batch() if as_of_batch is None else as_of_batch
+    digest = facts.digest(as_of_batch=batch)
+    table = evidence_table or f"evidence_{uuid.uuid4().hex[:12]}"
+    if after_term:
+        # After the term only what verifies late is billed: an adjustment-only settlement.
+        adjustments = adjustment_lines(ledger, facts, contract_id, period.label, batch, digest)
+        if not adjustments:
+            raise SettlementRefused(
+                f"period {period.label} lies after the term of {contract_id} (ended {contract.term.end}) "
+                "and nothing settled earlier has changed: there is nothing to bill"
+            )
+        return SettlementResult(
+            contract=contract,
+            period=period,
+            status="final",
+            fingerprint=fingerprint(contract, period, digest),
+            input_digest=digest,
+            facts_batch=batch,
+            lines=adjustments,
+            measures=[],
+            notices=[{"code": "after_term", "message": "adjustments only"}],
+            uuid=table.removeprefix("evidence_"),
+        )
     window = Window.of(contract, period)
     clocks = Clocks(
         contacts=facts.contact_clock(contract.system_of_record, as_of_batch=batch),
@@ -246,26 +273,44 @@ def compute(
             "have been ingested, or use --provisional to bill what is verifiable now."
         )
     status = "final" if complete else "provisional"
-    table = evidence_table or f"evidence_{uuid.uuid4().hex[:12]}"
     backend = facts.ibis()
-    measures = measure(
-        backend,
-        contract,
-        window,
-        facts.interactions(as_of_batch=batch),
-        facts.events(as_of_batch=batch),
-        clocks,
-        table,
-    )
+    interactions = facts.interactions(as_of_batch=batch)
+    events = facts.events(as_of_batch=batch)
+    measures = measure(backend, contract, window, interactions, events, clocks, table)
     counts = {(m.name, wf): n for m in measures for wf, n in m.counted().items()}
+    values = {}
+    wanted = levels.requests(contract)
+    if wanted:
+        from outcomes.metrics.library import measure_metrics
+
+        values = {
+            v.request: v for v in measure_metrics(contract, interactions, events, window, clocks, wanted)
+        }
     value = None
     vs = contract.pricing.value_share
-    if vs is not None:
+    if vs is not None and vs.metric == "revenue_retained":
         value = sum((m.value() for m in measures if m.kind == "save"), Decimal("0"))
+    elif vs is not None:
+        v = values[levels._request("revenue_influenced", window=vs.window)].value
+        value = Decimal("0") if v is None else Decimal(v)
     priced = price_period(contract, period, counts, value=value)
+    results = levels.assess(contract, values)
+    credits = service_credits(contract.service_levels, results, priced.period_base, contract.currency)
+    earlier = [s for s in settled_periods(ledger, contract_id) if s.period < period.label]
+    returned = levels.earn_backs(contract, period.label, results, earlier)
+    productivity = None
+    if contract.automation is not None:
+        contained = sum(n for m in measures if m.kind == "containment" for n in m.counted().values())
+        handled = values[levels._request("handled")].value or 0
+        productivity = productivity_line(contract.automation, int(contained), int(handled), contract.currency)
+    adjustments = (
+        adjustment_lines(ledger, facts, contract_id, period.label, batch, digest) if with_adjustments else []
+    )
+    priced = finish_period(
+        priced, credits=credits, earn_backs=returned, productivity=productivity, adjustments=adjustments
+    )
     lines = [_with_evidence(ln, contract, measures) for ln in priced.lines]
-    digest = facts.digest(as_of_batch=batch)
-    notices = _notices(contract, measures, status)
+    notices = _notices(contract, measures, status) + levels.trigger_notices(contract, values)
     return SettlementResult(
         contract=contract,
         period=period,
@@ -277,7 +322,61 @@ def compute(
         measures=measures,
         notices=notices,
         uuid=table.removeprefix("evidence_"),
+        measure_results=levels.results_json(results),
+        metric_values={_request_text(r): _value_text(v) for r, v in values.items()},
     )
+
+
+def _request_text(r) -> str:
+    scope = f"[{','.join(r.workflows)}]" if r.workflows else ""
+    extra = "".join(f";{k}={getattr(r, k)}" for k in ("threshold", "window") if getattr(r, k, None))
+    return f"{r.name}{scope}{extra}"
+
+
+def _value_text(v) -> str | None:
+    return None if v.value is None else format(levels.as_decimal(v.value), "f")
+
+
+def settled_periods(ledger: Ledger, contract_id: str) -> list[levels.SettledPeriod]:
+    """Earlier settlements' measure results and credits: what earn-backs count on."""
+    out = []
+    for s in ledger.settlements(contract_id):
+        credits = []
+        for ln in s.lines:
+            if ln.kind == "service_credit":
+                d = json.loads(ln.details)
+                credits.append((ln.seq, int(d["measure"]), Decimal(ln.amount), d.get("metric", "")))
+        out.append(
+            levels.SettledPeriod(s.id, s.period, json.loads(getattr(s, "measures", None) or "[]"), credits)
+        )
+    return out
+
+
+def adjustment_lines(
+    ledger: Ledger, facts, contract_id: str, before: str, batch: int, digest: str
+) -> list[Line]:
+    """Step 7: every earlier settled period whose facts changed since, re-priced and billed as a difference."""
+    lines: list[Line] = []
+    for s in ledger.settlements(contract_id):
+        if s.period >= before or s.input_digest == digest:
+            continue
+        table = f"evidence_adj_{uuid.uuid4().hex[:12]}"
+        try:
+            again = compute(
+                ledger,
+                facts,
+                contract_id,
+                s.period,
+                provisional=True,
+                as_of_batch=batch,
+                evidence_table=table,
+                version=s.version,
+                with_adjustments=False,
+            )
+            lines += adjustments_for(ledger, facts, s, again.lines, table, digest)
+        finally:
+            facts.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    return lines
 
 
 def _with_evidence(ln: Line, contract: Contract, measures: list[OutcomeMeasure]) -> Line:
@@ -320,17 +419,13 @@ def settle(
     period = Period.parse(period_label, period_kind)
     existing = ledger.find_settlement(contract_id, period.label)
     if existing is not None:
-        # Say whether the inputs changed since, without recording anything.
-        result = compute(
-            ledger, facts, contract_id, period.label, provisional=True, evidence_table="evidence_preview"
-        )
-        facts.con.execute('DROP TABLE IF EXISTS "evidence_preview"')
+        # Say whether the inputs changed since, without recording anything: the fingerprint needs no pricing.
+        contract = load_version(ledger.contract_version(contract_id, existing.version))
+        now = fingerprint(contract, period, facts.digest())
         same = (
             "unchanged (same fingerprint)"
-            if result.fingerprint == existing.fingerprint
-            else (
-                f"changed since (fingerprint now {result.fingerprint}); the difference is billed as adjustments"
-            )
+            if now == existing.fingerprint
+            else (f"changed since (fingerprint now {now}); the difference is billed as adjustments")
         )
         raise SettlementRefused(
             f"{contract_id} {period.label} is already settled: settlement {existing.id}, {existing.status}, "

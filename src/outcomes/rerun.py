@@ -1,0 +1,105 @@
+"""The buyer's audit right: recompute a recorded settlement from the stored facts and contract version.
+
+A rerun reads the facts as of the settlement's ingest batch, so later corrections do not disturb it, and
+compares the fingerprint and every line. It also recomputes every stored row's hash from its content, so a
+fact edited directly in the database (behind the ingest) is caught even when it changes no count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from outcomes.facts.schema import KINDS
+from outcomes.facts.validate import row_hash_sql
+from outcomes.ledger import Ledger
+from outcomes.reports.invoice import invoice_dict
+from outcomes.settle import compute
+
+LINE_FIELDS = ("kind", "label", "quantity", "unit_price", "amount")
+
+
+@dataclass
+class RerunReport:
+    settlement: int
+    contract: str
+    period: str
+    recorded_fingerprint: str
+    fingerprint: str
+    tampered: dict[str, int]
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def fingerprint_matches(self) -> bool:
+        return self.fingerprint == self.recorded_fingerprint
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.fingerprint_matches
+            and all(ln["match"] for ln in self.lines)
+            and not any(self.tampered.values())
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settlement": self.settlement,
+            "contract": self.contract,
+            "period": self.period,
+            "ok": self.ok,
+            "fingerprint_matches": self.fingerprint_matches,
+            "recorded_fingerprint": self.recorded_fingerprint,
+            "fingerprint": self.fingerprint,
+            "tampered_rows": self.tampered,
+            "lines": self.lines,
+        }
+
+
+def tampered_rows(facts, as_of_batch: int) -> dict[str, int]:
+    """Rows visible as of the batch whose stored hash no longer matches their content."""
+    out = {}
+    for name in ("interactions", "events"):
+        visible = f"(_batch <= {int(as_of_batch)} AND (_until IS NULL OR _until > {int(as_of_batch)}))"
+        sql = f"SELECT count(*) FROM {name} WHERE {visible} AND _hash <> {row_hash_sql(KINDS[name])}"
+        out[name] = int(facts.con.execute(sql).fetchone()[0])
+    return out
+
+
+def rerun(ledger: Ledger, facts, ref: str) -> RerunReport:
+    row = ledger.settlement(ref)
+    recorded = invoice_dict(row)
+    table = f"evidence_rerun_{row.id}"
+    result = compute(
+        ledger,
+        facts,
+        row.contract,
+        row.period,
+        provisional=row.status == "provisional",
+        as_of_batch=row.facts_batch,
+        evidence_table=table,
+        version=row.version,
+    )
+    facts.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    again = result.to_dict()["lines"]
+    lines = []
+    for i in range(max(len(recorded["lines"]), len(again))):
+        was = recorded["lines"][i] if i < len(recorded["lines"]) else None
+        now = again[i] if i < len(again) else None
+        lines.append(
+            {
+                "line": i + 1,
+                "label": (was or now)["label"],
+                "recorded": None if was is None else {k: was[k] for k in LINE_FIELDS},
+                "recomputed": None if now is None else {k: now[k] for k in LINE_FIELDS},
+                "match": was is not None and now is not None and all(was[k] == now[k] for k in LINE_FIELDS),
+            }
+        )
+    return RerunReport(
+        settlement=row.id,
+        contract=row.contract,
+        period=row.period,
+        recorded_fingerprint=row.fingerprint,
+        fingerprint=result.fingerprint,
+        tampered=tampered_rows(facts, row.facts_batch),
+        lines=lines,
+    )
