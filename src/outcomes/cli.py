@@ -481,6 +481,90 @@ def rerun(
             raise typer.Exit(1)
 
 
+@app.command()
+def adjustments(
+    contract_id: Annotated[str | None, typer.Option("--contract", help="Only this contract.")] = None,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List adjustment lines: which settlement carried them, which period and line they correct, and why."""
+    with _workspace(workspace) as ws:
+        rows = []
+        for st in ws.ledger().settlements(contract_id):
+            for ln in st.lines:
+                if ln.kind != "adjustment":
+                    continue
+                d = json.loads(ln.details)
+                adj = d.get("adjusts", {})
+                rows.append(
+                    {
+                        "settlement": st.id,
+                        "contract": st.contract,
+                        "billed_in": st.period,
+                        "line": ln.seq,
+                        "corrects_period": adj.get("period"),
+                        "corrects_settlement": adj.get("settlement"),
+                        "corrects_line": adj.get("line"),
+                        "label": ln.label,
+                        "amount": ln.amount,
+                        "currency": st.currency,
+                        "why": [
+                            f"{c.get('contacts')} {c.get('outcome')}: {c.get('before')} -> {c.get('after')}"
+                            for c in d.get("fate_changes", [])
+                            if "before" in c
+                        ]
+                        or [d.get("reason", "")],
+                    }
+                )
+        if as_json:
+            _print_json(rows)
+            return
+        t = Table("settlement", "billed in", "corrects", "line", "amount", "why")
+        for r in rows:
+            t.add_row(
+                f"{r['settlement']}:{r['line']}",
+                r["billed_in"],
+                f"{r['corrects_period']} (settlement {r['corrects_settlement']}, line {r['corrects_line']})",
+                r["label"],
+                f"{r['amount']} {r['currency']}",
+                "; ".join(r["why"]),
+            )
+        out.print(t)
+
+
+@app.command()
+def status(
+    contract_id: Annotated[str | None, typer.Argument(help="Contract id (all registered contracts if omitted).")] = None,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Where each contract stands: data clocks, last settlement, the next period and when it can be settled,
+    and notices such as review triggers."""
+    from outcomes.status import contract_status
+
+    with _workspace(workspace) as ws:
+        ids = [contract_id] if contract_id else sorted({r.contract for r in ws.ledger().contract_versions()})
+        states = [contract_status(ws.ledger(), ws.facts(), c) for c in ids]
+        if as_json:
+            _print_json(states)
+            return
+        for st in states:
+            out.rule(f"{st['contract']} v{st['version']}")
+            out.print(f"contacts observed up to: {st['contact_clock'] or 'nothing yet'}")
+            out.print(f"customer events observed up to: {st['event_clock'] or 'nothing yet'}")
+            last = st["last_settlement"]
+            out.print(
+                "last settlement: "
+                + (f"{last['period']} (#{last['settlement']}, {last['status']}, {last['total']})" if last else "none")
+            )
+            nxt = st["next_period"]
+            if nxt:
+                when = "now" if nxt["settleable"] else f"once contacts after {nxt['settleable_after']} are ingested"
+                out.print(f"next period: {nxt['period']}, settleable {when}")
+            for n in st["notices"]:
+                out.print(f"notice ({n['code']}): {n['message']}", markup=False)
+
+
 @audit_app.command("verify")
 def audit_verify(workspace: WorkspaceOpt = None) -> None:
     """Check the audit chain: exit 0 when intact, 1 naming the first edited, removed or reordered entry."""
