@@ -170,3 +170,93 @@ def test_after_the_term_only_adjustments_are_settled(scenario):
     january = settle(s.ws.ledger(), s.ws.facts(), "late", "2027-01")
     assert [ln.kind for ln in january.lines] == ["adjustment"]
     assert january.total == Decimal("-10.00")
+
+
+def test_an_accepted_dispute_becomes_an_adjustment_in_the_next_settlement(scenario):
+    s = scenario(CONTRACT)
+    s.rows(
+        """
+        r1,crm,a,chat,general,2026-10-01T09:00:00Z,2026-10-01T10:00:00Z,resolved,agent
+        n1,crm,z,chat,general,2026-11-20T09:00:00Z,,open,agent
+        """,
+        clock=False,
+        header=HEADER,
+    )
+    october = settle(s.ws.ledger(), s.ws.facts(), "late", "2026-10")
+    ledger = s.ws.ledger()
+    d = ledger.open_dispute(
+        october.settlement_id,
+        2,
+        party="buyer",
+        reason="r1 was a duplicate",
+        interaction_ids=["r1"],
+        amount="10.00",
+    )
+    rejected = ledger.open_dispute(october.settlement_id, 1, party="buyer", reason="base fee too high")
+    ledger.answer_dispute(d.id, party="provider", note="checking")
+    ledger.accept_dispute(d.id, note="agreed")
+    ledger.reject_dispute(rejected.id, note="per contract")
+    s.rows("n2,crm,y,chat,general,2026-12-20T09:00:00Z,,open,agent", clock=False, header=HEADER)
+    november = settle(s.ws.ledger(), s.ws.facts(), "late", "2026-11")
+    (a,) = [ln for ln in november.lines if ln.kind == "adjustment"]
+    assert a.amount == Decimal("-10.00") and a.details["dispute"] == d.id
+    assert a.details["adjusts"] == {
+        "settlement": october.settlement_id,
+        "period": "2026-10",
+        "line": 2,
+        "kind": "outcome_fee",
+        "label": "resolution (all workflows)",
+    }
+    assert ledger.dispute(d.id).adjusted_in == november.settlement_id
+    assert ledger.dispute(rejected.id).state == "rejected"
+    s.rows("n3,crm,x,chat,general,2027-01-20T09:00:00Z,,open,agent", clock=False, header=HEADER)
+    december = settle(s.ws.ledger(), s.ws.facts(), "late", "2026-12")
+    assert not [ln for ln in december.lines if ln.kind == "adjustment"]  # billed once
+    assert ledger.verify_audit().ok
+
+
+EARN_BACK = (
+    CONTRACT
+    + """
+service_levels:
+  at_risk: "0.10"
+  measures:
+    - {metric: csat_top2box, target: ">= 0.80", weight: "1"}
+  earn_back: {periods: 2}
+"""
+)
+
+
+def test_a_credit_is_earned_back_after_exactly_n_met_periods(scenario):
+    s = scenario(EARN_BACK)
+    header = HEADER + ",csat"
+    rows = {
+        "2026-07": ("1", "1"),  # missed: top-2-box 0
+        "2026-08": ("5", "5"),  # met (1 of 2)
+        "2026-09": ("5", "4"),  # met (2 of 2): the July credit comes back
+        "2026-10": ("5", "5"),
+    }
+    results = {}
+    for i, (month, (c1, c2)) in enumerate(rows.items()):
+        s.rows(
+            f"""
+            {month}a,crm,a{i},chat,general,{month}-05T09:00:00Z,{month}-05T10:00:00Z,resolved,agent,{c1}
+            {month}b,crm,b{i},chat,general,{month}-06T09:00:00Z,{month}-06T10:00:00Z,resolved,agent,{c2}
+            {month}z,crm,z{i},chat,general,{_next(month)}-20T09:00:00Z,,open,agent,
+            """,
+            clock=False,
+            header=header,
+        )
+        results[month] = settle(s.ws.ledger(), s.ws.facts(), "late", month)
+    july = results["2026-07"]
+    (credit,) = [ln for ln in july.lines if ln.kind == "service_credit"]
+    assert credit.amount == Decimal("-12.00")  # 10% of 100 + 2 x 10
+    assert not [ln for ln in results["2026-08"].lines if ln.kind == "earn_back"]  # N-1 periods: not yet
+    (back,) = [ln for ln in results["2026-09"].lines if ln.kind == "earn_back"]
+    assert back.amount == Decimal("12.00") and back.details["credit_period"] == "2026-07"
+    assert not [ln for ln in results["2026-10"].lines if ln.kind == "earn_back"]  # returned once
+
+
+def _next(month: str) -> str:
+    y, m = map(int, month.split("-"))
+    return f"{y + m // 12}-{m % 12 + 1:02d}"

@@ -32,3 +32,28 @@ def test_every_reason_code_is_documented():
     concepts = (ROOT / "docs" / "concepts.md").read_text()
     for reason in REASONS:
         assert f"`{reason}`" in concepts, reason
+
+
+def test_the_dir_style_credit_in_the_docs_is_2000():
+    import re
+    from decimal import Decimal
+
+    from ruamel.yaml import YAML
+
+    from outcomes.contract.schema import Contract
+    from outcomes.period import Period
+    from outcomes.pricing.credits import MeasureResult, service_credits
+    from outcomes.pricing.period_total import price_period
+
+    text = (ROOT / "docs" / "concepts.md").read_text()
+    block = re.search(r"```yaml dir-style\n(.*?)```", text, re.S).group(1)
+    c = Contract.model_validate(YAML(typ="safe").load(block))
+    priced = price_period(c, Period.parse("2026-03"), {})
+    sl = c.service_levels
+    results = [
+        MeasureResult(0, "service_level", sl.measures[0].target, Decimal("0.74"), False),
+        MeasureResult(1, "abandonment_rate", sl.measures[1].target, Decimal("0.03"), True),
+        MeasureResult(2, "csat_top2box", sl.measures[2].target, Decimal("0.90"), True),
+    ]
+    (credit,) = service_credits(sl, results, priced.period_base, c.currency)
+    assert priced.period_base == Decimal("100000.00") and credit.amount == Decimal("-2000.00")

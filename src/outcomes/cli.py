@@ -37,6 +37,15 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(audit_app, name="audit")
 
+
+def _register_disputes() -> None:
+    from outcomes.cli_disputes import dispute_app
+
+    app.add_typer(dispute_app, name="dispute")
+
+
+_register_disputes()
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

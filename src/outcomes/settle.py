@@ -28,7 +28,7 @@ from outcomes.metrics.scope import Window
 from outcomes.period import Period
 from outcomes.pricing.credits import service_credits
 from outcomes.pricing.lines import Line, jsonable
-from outcomes.pricing.money import minor_unit, money_text
+from outcomes.pricing.money import minor_unit, money_text, round_money
 from outcomes.pricing.period_total import finish_period, price_period
 from outcomes.pricing.productivity import productivity_line
 
@@ -92,6 +92,7 @@ class SettlementResult:
     uuid: str = ""
     measure_results: list[dict[str, Any]] = field(default_factory=list)
     metric_values: dict[str, str | None] = field(default_factory=dict)
+    adjusted_disputes: list[int] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
@@ -236,6 +237,8 @@ def compute(
     if after_term:
         # After the term only what verifies late is billed: an adjustment-only settlement.
         adjustments = adjustment_lines(ledger, facts, contract_id, period.label, batch, digest)
+        disputes = ledger.accepted_unadjusted_disputes(contract_id)
+        adjustments += [dispute_line(d, contract.currency) for d in disputes]
         if not adjustments:
             raise SettlementRefused(
                 f"period {period.label} lies after the term of {contract_id} (ended {contract.term.end}) "
@@ -303,9 +306,11 @@ def compute(
         contained = sum(n for m in measures if m.kind == "containment" for n in m.counted().values())
         handled = values[levels._request("handled")].value or 0
         productivity = productivity_line(contract.automation, int(contained), int(handled), contract.currency)
-    adjustments = (
-        adjustment_lines(ledger, facts, contract_id, period.label, batch, digest) if with_adjustments else []
-    )
+    adjustments, disputes = [], []
+    if with_adjustments:
+        adjustments = adjustment_lines(ledger, facts, contract_id, period.label, batch, digest)
+        disputes = ledger.accepted_unadjusted_disputes(contract_id)
+        adjustments += [dispute_line(d, contract.currency) for d in disputes]
     priced = finish_period(
         priced, credits=credits, earn_backs=returned, productivity=productivity, adjustments=adjustments
     )
@@ -323,6 +328,7 @@ def compute(
         notices=notices,
         uuid=table.removeprefix("evidence_"),
         measure_results=levels.results_json(results),
+        adjusted_disputes=[d.id for d in disputes],
         metric_values={_request_text(r): _value_text(v) for r, v in values.items()},
     )
 
@@ -346,10 +352,37 @@ def settled_periods(ledger: Ledger, contract_id: str) -> list[levels.SettledPeri
             if ln.kind == "service_credit":
                 d = json.loads(ln.details)
                 credits.append((ln.seq, int(d["measure"]), Decimal(ln.amount), d.get("metric", "")))
-        out.append(
-            levels.SettledPeriod(s.id, s.period, json.loads(getattr(s, "measures", None) or "[]"), credits)
-        )
+        out.append(levels.SettledPeriod(s.id, s.period, json.loads(s.measures or "[]"), credits))
     return out
+
+
+def dispute_line(d, currency: str) -> Line:
+    """An accepted dispute billed as an adjustment of the line it disputed, at the amount agreed.
+
+    A dispute accepted without an amount is corrected through the data (the re-priced period bills it); its
+    line is then 0 and only records that the dispute was settled here.
+    """
+    amount = d.claimed_adjustment if d.claimed_adjustment is not None else Decimal("0")
+    return Line(
+        kind="adjustment",
+        label=f"dispute {d.id} accepted: {d.period} line {d.line_seq} ({d.line_label})",
+        amount=round_money(amount, currency),
+        unrounded=amount,
+        details={
+            "adjusts": {
+                "settlement": d.settlement_id,
+                "period": d.period,
+                "line": d.line_seq,
+                "kind": d.line_kind,
+                "label": d.line_label,
+            },
+            "dispute": d.id,
+            "opened_by": d.opened_by,
+            "reason": d.reason,
+            "interaction_ids": list(d.interaction_ids),
+            "amount_claimed": d.amount_claimed,
+        },
+    )
 
 
 def adjustment_lines(
@@ -449,6 +482,8 @@ def settle(
         currency=result.contract.currency,
         total=money_text(result.total),
         notices=json.dumps(result.notices, sort_keys=True),
+        measures=json.dumps(result.measure_results, sort_keys=True),
+        metrics=json.dumps(result.metric_values, sort_keys=True),
         created_at=now_text(),
     )
     lines = [
@@ -477,7 +512,7 @@ def settle(
         for m in result.measures
     ]
     try:
-        recorded = ledger.record_settlement(row, lines, outcomes)
+        recorded = ledger.record_settlement(row, lines, outcomes, adjusted_disputes=result.adjusted_disputes)
     except LedgerError:
         facts.con.execute(f'DROP TABLE IF EXISTS "evidence_{result.uuid}"')
         raise

@@ -2,11 +2,23 @@
 
 Money and other decimals are stored as decimal strings so that SQLite and PostgreSQL hold exactly the same text.
 Timestamps are ISO-8601 strings in UTC for the same reason.
+
+The schema is created and upgraded by the Alembic revisions in `outcomes.ledger.migrations`: a change here
+needs a new revision there (a test compares the migrated schema with these declarations).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -50,6 +62,9 @@ class Settlement(Base):
     total: Mapped[str] = mapped_column(String(40))
     notices: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[str] = mapped_column(String(40))
+    # added by migration 0003, hence after created_at
+    measures: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # service-level results
+    metrics: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")  # metric values used
 
     lines: Mapped[list[SettlementLine]] = relationship(
         back_populates="settlement", order_by="SettlementLine.seq", lazy="selectin"
@@ -109,3 +124,53 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(80))
     hash: Mapped[str] = mapped_column(String(80))
+
+
+class Dispute(Base):
+    """A party's claim that a settlement line is wrong. Never updated: its state is derived from its events."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["settlement_id", "line_seq"],
+            ["settlement_lines.settlement_id", "settlement_lines.seq"],
+            name="fk_dispute_line",
+        ),
+        CheckConstraint("opened_by IN ('buyer', 'provider')", name="ck_dispute_opened_by"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), index=True)
+    line_seq: Mapped[int] = mapped_column(Integer)
+    opened_by: Mapped[str] = mapped_column(String(20))  # buyer | provider
+    reason: Mapped[str] = mapped_column(Text)
+    interaction_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of interaction ids
+    amount_claimed: Mapped[str | None] = mapped_column(String(40), nullable=True)  # decimal string
+    opened_at: Mapped[str] = mapped_column(String(40))
+
+    events: Mapped[list[DisputeEvent]] = relationship(order_by="DisputeEvent.seq", lazy="selectin")
+
+
+class DisputeEvent(Base):
+    """One step of a dispute (open, answer, accept, reject, adjusted), numbered from 1 within the dispute.
+
+    (dispute_id, seq) is the key, so two concurrent steps on one dispute cannot both land.
+    """
+
+    __tablename__ = "dispute_events"
+    __table_args__ = (
+        PrimaryKeyConstraint("dispute_id", "seq", name="pk_dispute_events"),
+        CheckConstraint(
+            "action IN ('open', 'answer', 'accept', 'reject', 'adjusted')", name="ck_dispute_event_action"
+        ),
+        CheckConstraint("party IS NULL OR party IN ('buyer', 'provider')", name="ck_dispute_event_party"),
+    )
+
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    action: Mapped[str] = mapped_column(String(20))
+    party: Mapped[str | None] = mapped_column(String(20), nullable=True)  # none on `adjusted`
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # on `adjusted`: the settlement whose adjustment line carries the accepted claim
+    adjusted_in: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), nullable=True)
+    at: Mapped[str] = mapped_column(String(40))

@@ -1,16 +1,29 @@
-"""The ledger store: contracts, settlements and the audit log through SQLAlchemy (SQLite | PostgreSQL)."""
+"""The ledger store: contracts, settlements, disputes and the audit log through SQLAlchemy (SQLite |
+PostgreSQL).
+
+Opening a ledger migrates its schema to the newest revision (`outcomes.ledger.migrations`). Every write runs
+in one transaction that first takes the ledger's write lock (`lock_for_write`), so concurrent writers queue
+instead of failing, checks made inside the transaction stay true until it commits, and the audit chain gets
+one entry after another.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from outcomes.contract import Contract, canonical_form, contract_hash, load_contract_text
-from outcomes.ledger import audit
-from outcomes.ledger.models import Base, ContractVersion, Settlement, SettlementLine, SettlementOutcome
+from outcomes.ledger import audit, migrations
+from outcomes.ledger import disputes as lifecycle
+from outcomes.ledger.models import ContractVersion, Settlement, SettlementLine, SettlementOutcome
+
+# pg_advisory_xact_lock key of ledger writes (next to the migration lock's key)
+WRITE_LOCK = migrations.MIGRATION_LOCK + 1
 
 
 class LedgerError(Exception):
@@ -39,7 +52,11 @@ class Ledger:
         self.engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        try:
+            self.revision = migrations.upgrade(self.engine)
+        except migrations.SchemaError as exc:
+            self.engine.dispose()
+            raise LedgerError(f"{_safe_url(url)}: {exc}") from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -52,6 +69,7 @@ class Ledger:
     def add_contract(self, contract: Contract, source_text: str, filename: str) -> Registered:
         digest = contract_hash(contract)
         with self.session() as s, s.begin():
+            lock_for_write(s)
             existing = s.execute(
                 select(ContractVersion).where(
                     ContractVersion.contract == contract.contract, ContractVersion.version == contract.version
@@ -169,13 +187,28 @@ class Ledger:
             return list(s.execute(q).scalars())
 
     def record_settlement(
-        self, settlement: Settlement, lines: list[SettlementLine], outcomes: list[SettlementOutcome]
+        self,
+        settlement: Settlement,
+        lines: list[SettlementLine],
+        outcomes: list[SettlementOutcome],
+        adjusted_disputes: Sequence[int] = (),
     ) -> Settlement:
+        """Record a settlement with its lines and outcomes, all or nothing. `adjusted_disputes` are accepted
+        disputes whose claims this settlement bills: they are marked adjusted in the same transaction."""
         existing = self.find_settlement(settlement.contract, settlement.period)
         if existing is not None:
             raise DuplicateSettlement(existing)
         try:
             with self.session() as s, s.begin():
+                lock_for_write(s)
+                # Under the lock: a concurrent recorder of this period has committed or has not started.
+                taken = s.execute(
+                    select(Settlement.id).where(
+                        Settlement.contract == settlement.contract, Settlement.period == settlement.period
+                    )
+                ).first()
+                if taken is not None:
+                    raise _PeriodTaken
                 s.add(settlement)
                 s.flush()
                 for line in lines:
@@ -197,7 +230,9 @@ class Ledger:
                         "lines": [[ln.kind, ln.label, ln.amount] for ln in lines],
                     },
                 )
-        except IntegrityError:
+                if adjusted_disputes:
+                    lifecycle.mark_adjusted(s, list(adjusted_disputes), settlement.id)
+        except (IntegrityError, _PeriodTaken):
             # Another process recorded this period between our check and our insert: the first one wins.
             existing = self.find_settlement(settlement.contract, settlement.period)
             if existing is not None:
@@ -207,11 +242,89 @@ class Ledger:
 
     def record_ingest(self, summary: dict) -> None:
         with self.session() as s, s.begin():
+            lock_for_write(s)
             audit.append(s, "facts.ingest", f"{summary.get('kind')}:{summary.get('file')}", summary)
 
     def verify_audit(self) -> audit.ChainReport:
         with self.session() as s:
             return audit.verify(s)
+
+    # disputes (see outcomes.ledger.disputes for the lifecycle) --------------------------------------------
+    def open_dispute(
+        self,
+        settlement: str | int,
+        line: int,
+        *,
+        party: str,
+        reason: str,
+        interaction_ids: Iterable[str] | str | None = None,
+        amount: str | Decimal | None = None,
+    ) -> lifecycle.DisputeView:
+        """Dispute line `line` of a settlement (its number or CONTRACT/PERIOD) as the buyer or the provider."""
+        row = self.settlement(settlement)
+        with self.session() as s, s.begin():
+            lock_for_write(s)
+            dispute_id = lifecycle.open_dispute(
+                s, row, line, party=party, reason=reason, interaction_ids=interaction_ids, amount=amount
+            )
+        return self.dispute(dispute_id)
+
+    def answer_dispute(self, dispute_id: int, *, party: str, note: str) -> lifecycle.DisputeView:
+        """The other party's answer to an open dispute."""
+        return self._step(dispute_id, "answer", party, note)
+
+    def accept_dispute(
+        self, dispute_id: int, *, note: str | None = None, party: str | None = None
+    ) -> lifecycle.DisputeView:
+        """The other party accepts the claim (from open or answered): the next settlement adjusts it."""
+        return self._step(dispute_id, "accept", party, note)
+
+    def reject_dispute(
+        self, dispute_id: int, *, note: str, party: str | None = None
+    ) -> lifecycle.DisputeView:
+        """The other party rejects the claim (from open or answered), saying why."""
+        return self._step(dispute_id, "reject", party, note)
+
+    def _step(
+        self, dispute_id: int, action: str, party: str | None, note: str | None
+    ) -> lifecycle.DisputeView:
+        with self.session() as s, s.begin():
+            lock_for_write(s)
+            lifecycle.step(s, dispute_id, action, party=party, note=note)
+        return self.dispute(dispute_id)
+
+    def dispute(self, dispute_id: int) -> lifecycle.DisputeView:
+        with self.session() as s:
+            found = lifecycle.views(s, dispute_ids=[dispute_id])
+        if not found:
+            raise LedgerError(f"no dispute {dispute_id} (see `outcomes dispute list`)")
+        return found[0]
+
+    def disputes(
+        self,
+        contract_id: str | None = None,
+        state: str | None = None,
+        settlement: str | int | None = None,
+    ) -> list[lifecycle.DisputeView]:
+        """Disputes, oldest first, optionally of one contract, in one state, or about one settlement."""
+        settlement_id = self.settlement(settlement).id if settlement is not None else None
+        with self.session() as s:
+            return lifecycle.views(s, contract=contract_id, state=state, settlement_id=settlement_id)
+
+    def accepted_unadjusted_disputes(self, contract_id: str) -> list[lifecycle.DisputeView]:
+        """Accepted disputes of a contract that no settlement has billed yet: the next settlement's
+        adjustments. Each names its settlement, line, amount claimed (`claimed_adjustment` signs it) and ids."""
+        return self.disputes(contract_id, state="accepted")
+
+    def mark_disputes_adjusted(
+        self, session: Session, dispute_ids: Sequence[int], settlement_id: int
+    ) -> None:
+        """Within the caller's transaction: settlement `settlement_id` bills these accepted disputes.
+
+        Writes one `adjusted` event and audit entry per dispute; a dispute that is not accepted (or already
+        adjusted, or of another contract) refuses the whole call, so the caller's transaction rolls back."""
+        lock_for_write(session)
+        lifecycle.mark_adjusted(session, list(dispute_ids), settlement_id)
 
 
 def load_version(row: ContractVersion) -> Contract:
@@ -228,6 +341,34 @@ def load_version(row: ContractVersion) -> Contract:
             f"{row.hash}; the ledger was edited outside outcomes (see `outcomes audit verify`)"
         )
     return contract
+
+
+class _PeriodTaken(Exception):
+    """Inside record_settlement: the period was recorded by someone else first."""
+
+
+def lock_for_write(session: Session) -> None:
+    """Take the ledger's write lock for the session's transaction (call it first in a write transaction).
+
+    SQLite: `BEGIN IMMEDIATE` (a second writer waits on the busy timeout rather than failing with "database is
+    locked" when both read before writing). PostgreSQL: a transaction-level advisory lock, released at commit
+    or rollback. Calling it again in the same transaction is harmless.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # only for a message
+        return "the ledger"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
