@@ -112,12 +112,13 @@ automation:
     assert not any(ln.kind == "review_trigger" for ln in r.lines)  # a notice is not money
 
 
-def test_productivity_share_is_zero_at_or_below_the_baseline(scenario):
+@pytest.mark.parametrize("baseline", ["0.20", "0.30"])  # containment is 1/5 = 0.20: at, then below the baseline
+def test_productivity_share_is_zero_at_or_below_the_baseline(scenario, baseline):
     r = _settle(
         scenario,
-        """
+        f"""
 automation:
-  baseline_containment: "0.20"
+  baseline_containment: "{baseline}"
   human_contact_cost: "6.00"
   productivity_share: "0.50"
 """,
@@ -164,3 +165,23 @@ def test_value_share_pays_only_above_the_baseline(scenario, baseline, amount):
     r = s.settle("2026-10")
     (v,) = [ln for ln in r.lines if ln.kind == "value_share"]
     assert v.amount == Decimal(amount)  # 0.10 x (400 + 100 - baseline); q churned and is not retained
+
+
+def test_value_share_on_revenue_influenced(scenario):
+    contract = BASE.replace(
+        '    - {outcome: containment, unit: "1.00"}',
+        '    - {outcome: containment, unit: "1.00"}\n'
+        '  value_share: {metric: revenue_influenced, share: "0.20", baseline: "100.00", window: 30d}',
+    )
+    s = scenario(contract)
+    s.rows(ROWS, clock=False, header=HEADER)
+    s.events(
+        """
+        a,purchase,2026-10-10T00:00:00Z,300.00,
+        b,purchase,2026-12-20T00:00:00Z,999.00,
+        zz,renewed,2027-01-01T00:00:00Z,,1.00
+        """
+    )
+    r = s.settle("2026-10")
+    (v,) = [ln for ln in r.lines if ln.kind == "value_share"]
+    assert v.amount == Decimal("40.00")  # 0.20 x (300 - 100); b bought 79 days after the contact: outside 30d
