@@ -260,3 +260,36 @@ def test_a_credit_is_earned_back_after_exactly_n_met_periods(scenario):
 def _next(month: str) -> str:
     y, m = map(int, month.split("-"))
     return f"{y + m // 12}-{m % 12 + 1:02d}"
+
+
+def test_a_settlement_with_adjustments_reruns_to_the_same_lines(scenario):
+    from outcomes.rerun import rerun
+
+    s = scenario(CONTRACT)
+    s.rows(
+        """
+        r1,crm,a,chat,general,2026-10-01T09:00:00Z,2026-10-01T10:00:00Z,resolved,agent
+        n1,crm,z,chat,general,2026-11-20T09:00:00Z,,open,agent
+        """,
+        clock=False,
+        header=HEADER,
+    )
+    october = settle(s.ws.ledger(), s.ws.facts(), "late", "2026-10")
+    d = s.ws.ledger().open_dispute(
+        october.settlement_id, 1, party="provider", reason="base fee", amount="5.00"
+    )
+    s.ws.ledger().accept_dispute(d.id)
+    s.rows(
+        """
+        r1c,crm,a,voice,general,2026-10-05T09:00:00Z,,open,agent
+        n2,crm,y,chat,general,2026-12-20T09:00:00Z,,open,agent
+        """,
+        clock=False,
+        header=HEADER,
+    )
+    november = settle(s.ws.ledger(), s.ws.facts(), "late", "2026-11")
+    assert sorted(str(ln.amount) for ln in november.lines if ln.kind == "adjustment") == ["-10.00", "5.00"]
+    s.rows("n3,crm,x,chat,general,2027-01-20T09:00:00Z,,open,agent", clock=False, header=HEADER)
+    settle(s.ws.ledger(), s.ws.facts(), "late", "2026-12")  # later settlements do not disturb the rerun
+    report = rerun(s.ws.ledger(), s.ws.facts(), str(november.settlement_id))
+    assert report.ok, report.to_dict()

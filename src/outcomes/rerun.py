@@ -65,12 +65,30 @@ def tampered_rows(facts, as_of_batch: int) -> dict[str, int]:
     return out
 
 
+class LedgerAsOf:
+    """The ledger as a settlement saw it when it was made: only the settlements recorded before it, and the
+    accepted disputes it adjusted. Everything else (contract versions) is read through."""
+
+    def __init__(self, ledger: Ledger, settlement_id: int):
+        self._ledger = ledger
+        self._id = settlement_id
+
+    def __getattr__(self, name: str):
+        return getattr(self._ledger, name)
+
+    def settlements(self, contract_id: str | None = None):
+        return [s for s in self._ledger.settlements(contract_id) if s.id < self._id]
+
+    def accepted_unadjusted_disputes(self, contract_id: str):
+        return [d for d in self._ledger.disputes(contract_id) if d.adjusted_in == self._id]
+
+
 def rerun(ledger: Ledger, facts, ref: str) -> RerunReport:
     row = ledger.settlement(ref)
     recorded = invoice_dict(row)
     table = f"evidence_rerun_{row.id}"
     result = compute(
-        ledger,
+        LedgerAsOf(ledger, row.id),
         facts,
         row.contract,
         row.period,
