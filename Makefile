@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup demo test lint bench docs clean
+.PHONY: setup demo demo-real test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ demo: setup
 	$(BIN)/outcomes settle demo-bank-northwind --period 2026-06 -w $(DEMO)/workspace
 	$(BIN)/outcomes explain demo-bank-northwind/2026-06 2 --no-sql -w $(DEMO)/workspace
 
+# A month of real call-center data (the Technion "Anonymous Bank", ../shared/data) settled under examples/.
+BANK := ../shared/data/technion_anonymous_bank
+demo-real: setup
+	rm -rf demo-real
+	$(BIN)/outcomes init demo-real/workspace
+	$(BIN)/outcomes contract add examples/technion-bank/contract.yaml -w demo-real/workspace
+	for m in january august october; do \
+	  $(BIN)/outcomes ingest interactions $(BANK)/$${m}_1999.txt.gz --mapping technion-bank -w demo-real/workspace || exit 1; \
+	done
+	$(BIN)/outcomes settle technion-bank-callcenter --period 1999-01 -w demo-real/workspace
+	$(BIN)/outcomes explain technion-bank-callcenter/1999-01 2 --no-sql -w demo-real/workspace
+
 lint: setup
 	$(BIN)/ruff check src tests bench
 
@@ -40,4 +52,4 @@ docs: setup
 	$(BIN)/python -m outcomes.docs_cli > docs/cli.md
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache
+	rm -rf $(VENV) $(DEMO) demo-real .pytest_cache

@@ -38,13 +38,15 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(audit_app, name="audit")
 
 
-def _register_disputes() -> None:
+def _register_subcommands() -> None:
     from outcomes.cli_disputes import dispute_app
+    from outcomes.cli_mapping import mapping_app
 
     app.add_typer(dispute_app, name="dispute")
+    app.add_typer(mapping_app, name="mapping")
 
 
-_register_disputes()
+_register_subcommands()
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -216,7 +218,14 @@ def _progress() -> Progress:
 
 
 def _ingest(
-    kind: str, file: Path, fmt: str | None, timezone: str | None, as_json: bool, workspace: Path | None
+    kind: str,
+    file: Path,
+    fmt: str | None,
+    timezone: str | None,
+    as_json: bool,
+    workspace: Path | None,
+    mapping: str | None = None,
+    params: list[str] | None = None,
 ) -> None:
     with _workspace(workspace) as ws:
         if not file.exists():
@@ -232,7 +241,19 @@ def _ingest(
                     tasks[stage] = bar.add_task(f"{stage} {file.name}", total=max(total, 1))
                 bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-            summary = ws.facts().ingest(kind, file, fmt=fmt, timezone=timezone, progress=progress)
+            if mapping is None:
+                summary = ws.facts().ingest(kind, file, fmt=fmt, timezone=timezone, progress=progress)
+            else:
+                from outcomes.cli_mapping import ingest_with_mapping, parse_params
+                from outcomes.facts import IngestError
+
+                if fmt is not None:
+                    raise IngestError(
+                        f"{file}: give --format or --mapping, not both: the mapping says how to read it"
+                    )
+                summary = ingest_with_mapping(
+                    ws, kind, file, mapping, timezone=timezone, params=parse_params(params), progress=progress
+                )
         data = summary.to_dict()
         if summary.batch is not None:
             ws.ledger().record_ingest(data)
@@ -250,7 +271,7 @@ def _ingest(
                         "reasons",
                     )
                 }
-                | {"batch": data.get("batch")}
+                | {k: data[k] for k in ("batch", "mapping", "unit", "source_rows") if k in data}
             )
             return
         out.print(
@@ -275,16 +296,36 @@ ZoneOpt = Annotated[
 ]
 
 
+MappingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping",
+        help="A mapping file (YAML) or a built-in name (see `outcomes mapping list`) for sources not in the "
+        "canonical columns.",
+    ),
+]
+
+
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", help="KEY=VALUE for a mapping's parameter, e.g. --param as_of=2026-10-31 (repeatable)."
+    ),
+]
+
+
 @ingest_app.command("interactions")
 def ingest_interactions(
     file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON lines in the canonical columns.")],
     fmt: FormatOpt = None,
     timezone: ZoneOpt = None,
+    mapping: MappingOpt = None,
+    param: ParamOpt = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest interactions (tickets, calls, chats). Idempotent; bad rows go to the quarantine."""
-    _ingest("interactions", file, fmt, timezone, as_json, workspace)
+    _ingest("interactions", file, fmt, timezone, as_json, workspace, mapping, param)
 
 
 @ingest_app.command("events")
@@ -292,11 +333,13 @@ def ingest_events(
     file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON lines of customer events.")],
     fmt: FormatOpt = None,
     timezone: ZoneOpt = None,
+    mapping: MappingOpt = None,
+    param: ParamOpt = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest customer events from the CRM (churned, renewed, saved, purchase, downgrade)."""
-    _ingest("events", file, fmt, timezone, as_json, workspace)
+    _ingest("events", file, fmt, timezone, as_json, workspace, mapping, param)
 
 
 @quarantine_app.command("list")
@@ -543,7 +586,9 @@ def adjustments(
 
 @app.command()
 def status(
-    contract_id: Annotated[str | None, typer.Argument(help="Contract id (all registered contracts if omitted).")] = None,
+    contract_id: Annotated[
+        str | None, typer.Argument(help="Contract id (all registered contracts if omitted).")
+    ] = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -564,11 +609,19 @@ def status(
             last = st["last_settlement"]
             out.print(
                 "last settlement: "
-                + (f"{last['period']} (#{last['settlement']}, {last['status']}, {last['total']})" if last else "none")
+                + (
+                    f"{last['period']} (#{last['settlement']}, {last['status']}, {last['total']})"
+                    if last
+                    else "none"
+                )
             )
             nxt = st["next_period"]
             if nxt:
-                when = "now" if nxt["settleable"] else f"once contacts after {nxt['settleable_after']} are ingested"
+                when = (
+                    "now"
+                    if nxt["settleable"]
+                    else f"once contacts after {nxt['settleable_after']} are ingested"
+                )
                 out.print(f"next period: {nxt['period']}, settleable {when}")
             for n in st["notices"]:
                 out.print(f"notice ({n['code']}): {n['message']}", markup=False)

@@ -1,0 +1,125 @@
+"""`outcomes mapping ...`: list the built-in connector mappings and check a mapping against a file.
+
+`ingest_with_mapping` is what `outcomes ingest interactions|events FILE --mapping MAP` calls;
+`parse_params` turns repeated `--param KEY=VALUE` options into its ``params``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outcomes.connectors import MappingError, builtin_names, check_mapping, ingest_with_mapping, load_mapping
+
+__all__ = ["PARAM_HELP", "ingest_with_mapping", "mapping_app", "parse_params"]
+
+PARAM_HELP = "A mapping parameter KEY=VALUE (repeatable), e.g. --param as_of=2026-10-31."
+
+
+def parse_params(values: list[str] | None) -> dict[str, str]:
+    """``["as_of=2026-10-31", ...]`` (repeated ``--param KEY=VALUE``) as a dict; a value may hold ``=``.
+    A text without ``=``, an empty key or a key given twice is a :class:`MappingError`."""
+    params: dict[str, str] = {}
+    for text in values or []:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise MappingError(f"--param {text!r}: write KEY=VALUE, e.g. --param as_of=2026-10-31")
+        if key in params:
+            raise MappingError(f"--param {key}: given twice")
+        params[key] = value.strip()
+    return params
+
+
+mapping_app = typer.Typer(
+    help="Connector mappings: how a source's columns become canonical facts.", no_args_is_help=True
+)
+
+
+@mapping_app.command("list")
+def mapping_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the built-in mappings (use them as --mapping NAME)."""
+    from rich.table import Table
+
+    from outcomes.cli import _errors, _print_json, out
+
+    with _errors():
+        rows = []
+        for name in builtin_names():
+            m = load_mapping(name)
+            rows.append(
+                {
+                    "name": name,
+                    "kind": m.kind,
+                    "fold": m.fold.case if m.fold else None,
+                    "timezone": m.timezone,
+                    "params": {
+                        k: {"type": p.type, "required": p.required, "default": p.default}
+                        for k, p in m.params.items()
+                    },
+                    "description": " ".join(m.description.split()),
+                }
+            )
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table("mapping", "kind", "folds by", "time zone", "description")
+    for r in rows:
+        t.add_row(
+            r["name"], r["kind"], r["fold"] or "", r["timezone"] or "(--timezone)", r["description"][:90]
+        )
+    out.print(t)
+
+
+@mapping_app.command("check")
+def mapping_check(
+    mapping: Annotated[str, typer.Argument(help="A mapping file (.yaml) or a built-in mapping name.")],
+    file: Annotated[Path, typer.Argument(help="A source file to try it on.")],
+    rows: Annotated[int, typer.Option(help="How many mapped rows to preview.")] = 5,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Zone of local times, if the mapping declares none.")
+    ] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help=PARAM_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Dry-run a mapping on a file: preview the first mapped rows and report every column that cannot
+    be mapped (nothing is written). Exit code 1 when some rows would be quarantined."""
+    from rich.table import Table
+
+    from outcomes.cli import _errors, _print_json, out
+
+    with _errors():
+        report = check_mapping(mapping, file, rows=rows, timezone=timezone, params=parse_params(param))
+    data = report.to_dict()
+    if as_json:
+        _print_json(data)
+    else:
+        s = report.summary
+        out.print(
+            f"{file}: mapping {report.mapping}: {s['rows']:,} {report.unit} ({report.source_rows:,} source rows) · "
+            f"{s['accepted']:,} would be accepted · {s['duplicates']:,} duplicates · "
+            f"{s['quarantined']:,} quarantined · {s['skipped']:,} skipped"
+        )
+        for reason, n in sorted(s["reasons"].items()):
+            out.print(f"  {reason}: {n:,}")
+        if report.preview:
+            # one line per canonical column, one column per previewed row (times are UTC)
+            t = Table("column", *(f"row {i}" for i in range(1, len(report.preview) + 1)))
+            for c in report.preview[0]:
+                t.add_row(c, *("" if r[c] is None else str(r[c]) for r in report.preview))
+            out.print(t)
+        if report.problems:
+            t = Table("column", "reason", "rows", "first row", "example")
+            for p in report.problems:
+                t.add_row(
+                    p["column"], p["reason"], f"{p['rows']:,}", str(p["example_row"]), p["example"] or ""
+                )
+            out.print(t)
+        else:
+            out.print("every column maps")
+    if report.problems:
+        raise typer.Exit(1)

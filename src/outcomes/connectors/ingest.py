@@ -1,0 +1,337 @@
+"""Read a source file through a mapping and ingest it (or preview it) with the facts store's guarantees."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from outcomes.facts import FactsStore, IngestError, IngestSummary
+from outcomes.facts.sources import ident, lit, read_error_text
+
+from .compile import mapped_sql
+from .mapping import Mapping, MappingError, bind_params, load_mapping
+
+Progress = Callable[[str, int, int], None]
+_SRC = "_connector_source"
+_SHOWN = 5  # bad lines named in a structural error
+
+
+@dataclass
+class MappedIngestSummary(IngestSummary):
+    """An :class:`IngestSummary` of a mapped ingest. ``rows`` counts ``unit``s: source rows, cases for
+    a folded event log (``source_rows`` then gives the event rows read), or ``events`` for a mapping
+    with ``emit`` (one per emitted event, plus one per skipped source row)."""
+
+    mapping: str = ""
+    unit: str = "rows"  # rows | cases | events
+    source_rows: int = 0
+
+
+def read_header(m: Mapping, path: Path) -> list[str]:
+    enc = m.read.encoding.lower()
+    try:
+        with _raw_open(path) as fh:
+            head = fh.read(1 << 16)
+    except FileNotFoundError:
+        raise IngestError(f"{path}: file not found; check the path") from None
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc})") from None
+    try:
+        if enc == "utf-16":
+            text = head.decode("utf-16", errors="ignore")  # a cut last character is ignored
+            line = text.split("\n", 1)[0]
+        else:
+            line = head.split(b"\n", 1)[0].decode("utf-8-sig" if enc == "utf-8" else "latin-1")
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{path}: line 1: the text is not valid {enc} ({exc.reason}); set read.encoding in the mapping "
+            "(utf-8, latin-1 or utf-16); nothing was ingested"
+        ) from None
+    if not line.strip():
+        raise IngestError(f"{path}: the file is empty; it needs a header row")
+    row = next(csv.reader([line.rstrip("\r\n")], delimiter=m.read.delimiter, quotechar=m.read.quote or '"'))
+    return [h.strip().lstrip("\ufeff") for h in row]
+
+
+def _line_no(exc: BaseException) -> int | None:
+    found = re.search(r"Line: (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+def _reader_error(m: Mapping, path: Path, exc: BaseException) -> IngestError:
+    text = str(exc)
+    line = _line_no(exc)
+    where = f"line {line}: " if line else ""
+    if "unicode" in text.lower() or "encoding" in text.lower():
+        return IngestError(
+            f"{path}: {where}the text is not valid {m.read.encoding}; set read.encoding in the mapping "
+            "(utf-8, latin-1 or utf-16); nothing was ingested"
+        )
+    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if counts:
+        return IngestError(
+            f"{path}: {where}{counts.group(2)} field(s), the header has {counts.group(1)} (a stray delimiter, "
+            "or a truncated line); nothing was ingested"
+        )
+    return IngestError(f"{path}: {where}cannot read the file ({read_error_text(exc)}); nothing was ingested")
+
+
+def stage_source(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
+    """Read the file into the temp table ``_connector_source``: ``_src_row`` (line number), one trimmed
+    text column per source field (null values as NULL). Raises IngestError, naming the file and the
+    lines, for a header that does not match ``source_fields``, undecodable text, or a line whose number
+    of fields is wrong (a stray delimiter, a truncated line). Returns the number of data rows."""
+    if not path.is_file():
+        raise IngestError(f"{path}: file not found; check the path")
+    header = read_header(m, path) if m.read.header else list(m.source_fields)
+    missing = [f for f in m.source_fields if f not in header]
+    extra = [f for f in header if f not in m.source_fields]
+    if missing or (extra and not m.read.extra_fields):
+        detail = "; ".join(
+            x
+            for x in (
+                f"missing: {', '.join(missing)}" if missing else "",
+                f"not in the mapping: {', '.join(extra)}" if extra and not m.read.extra_fields else "",
+            )
+            if x
+        )
+        raise IngestError(
+            f"{path}: line 1: the header does not match the source_fields of mapping {m.name!r} "
+            f"({detail}); nothing was ingested"
+        )
+    n = len(header)
+    pos = {f: header.index(f) for f in m.source_fields}  # 0-based position of each mapped field
+    enc = lit(m.read.encoding.lower())
+    first = 2 if m.read.header else 1
+    nulls = ", ".join(lit(v) for v in m.read.null_values)
+
+    def clean(x: str) -> str:
+        t = f"trim({x}, ' ' || chr(9) || chr(13))"
+        test = f"{t} = ''" + (f" OR list_contains([{nulls}], {t})" if nulls else "")
+        return f"CASE WHEN {test} THEN NULL ELSE {t} END"
+
+    if m.read.quote is None:
+        delim = lit(m.read.delimiter)
+        reader = (
+            f"read_csv({lit(str(path))}, columns={{'line': 'VARCHAR'}}, header=false, delim=chr(1), quote='', "
+            f"escape='', auto_detect=false, strict_mode=false, encoding={enc})"
+        )
+        split = f"string_split(rtrim(line, chr(13)), {delim})"
+        if m.read.whitespace_fallback:
+            split = (
+                f"CASE WHEN len({split}) = {n} THEN {split} "
+                f"ELSE regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '\\s+') END"
+            )
+        lines = f"SELECT row_number() OVER () AS _src_row, line FROM {reader}"
+        body = f"SELECT _src_row, {split} AS _f FROM ({lines}) WHERE _src_row >= {first} AND trim(line) <> ''"
+        cols = ", ".join(f"{clean(f'_f[{pos[f] + 1}]')} AS {ident(f)}" for f in m.source_fields)
+        sql = f"SELECT _src_row, len(_f) AS _nf, {cols} FROM ({body})"
+    else:
+        q = lit(m.read.quote)
+        spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n))
+        cols = ", ".join(f"{clean(ident(f'c{pos[f]}'))} AS {ident(f)}" for f in m.source_fields)
+
+        def quoted(file: Path) -> str:
+            reader = (
+                f"read_csv({lit(str(file))}, columns={{{spec}}}, header={str(m.read.header).lower()}, "
+                f"delim={lit(m.read.delimiter)}, quote={q}, escape={q}, auto_detect=false, strict_mode=true, "
+                f"all_varchar=true, encoding={enc})"
+            )
+            return f"SELECT row_number() OVER () + {first - 1} AS _src_row, {n} AS _nf, {cols} FROM {reader}"
+
+        sql = quoted(path)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_SRC} AS {sql} ORDER BY _src_row")
+    except duckdb.Error as exc:
+        # DuckDB's strict CSV reader fails on a file mixing CRLF and LF line endings: read a copy with LF
+        # endings (same lines, so the same line numbers); any other problem is reported as it is
+        if m.read.quote is None or not _mixed_endings(path):
+            raise _reader_error(m, path, exc) from None
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = _lf_copy(path, Path(tmp))
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {_SRC} AS {quoted(copy)} ORDER BY _src_row")
+            except duckdb.Error as again:
+                raise _reader_error(m, path, again) from None
+    bad = con.execute(
+        f"SELECT _src_row, _nf FROM {_SRC} WHERE _nf <> {n} ORDER BY _src_row LIMIT {_SHOWN}"
+    ).fetchall()
+    if bad:
+        total = con.execute(f"SELECT count(*) FROM {_SRC} WHERE _nf <> {n}").fetchone()[0]
+        shown = "; ".join(f"line {r}: {k} field(s)" for r, k in bad)
+        more = f" (and {total - len(bad)} more)" if total > len(bad) else ""
+        raise IngestError(
+            f"{path}: {total} line(s) do not have the header's {n} fields "
+            f"(a stray delimiter, or a truncated line): {shown}{more}; nothing was ingested"
+        )
+    return int(con.execute(f"SELECT count(*) FROM {_SRC}").fetchone()[0])
+
+
+def _raw_open(path: Path):  # noqa: ANN202
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _mixed_endings(path: Path) -> bool:
+    crlf = lf = False
+    prev = b""
+    with _raw_open(path) as fh:
+        while chunk := fh.read(1 << 20):
+            block = prev + chunk
+            n_lf = block.count(b"\n")
+            n_crlf = block.count(b"\r\n")
+            crlf = crlf or n_crlf > 0
+            lf = lf or n_lf > n_crlf
+            if crlf and lf:
+                return True
+            prev = chunk[-1:]
+            if prev == b"\n":
+                prev = b""
+    return False
+
+
+def _lf_copy(path: Path, folder: Path) -> Path:
+    """A copy of the file (decompressed) with CRLF line endings written as LF, read in 1 MiB chunks."""
+    out = folder / "source.csv"
+    with _raw_open(path) as src, open(out, "wb") as dst:
+        carry = b""
+        while chunk := src.read(1 << 20):
+            block = carry + chunk
+            carry = b"\r" if block.endswith(b"\r") else b""
+            if carry:
+                block = block[:-1]
+            dst.write(block.replace(b"\r\n", b"\n"))
+        dst.write(carry)
+    return out
+
+
+def _check_timezone(m: Mapping, path: Path, timezone: str | None) -> None:
+    if timezone is not None:
+        return
+    naive = [
+        n
+        for n in m.columns
+        if (c := m.column(n)).format is not None or (c.cases and any(s.format for s in c.cases))
+    ]
+    if naive:
+        raise IngestError(
+            f"{path}: mapping {m.name!r} reads local times without a zone ({', '.join(naive)}) and declares "
+            "no time zone; pass --timezone (an IANA name such as Europe/London) or set timezone: in the "
+            "mapping; nothing was ingested"
+        )
+
+
+def _drop(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute(f"DROP TABLE IF EXISTS temp.{_SRC}")
+    except duckdb.Error:
+        pass
+
+
+def ingest_mapped(
+    store: FactsStore,
+    kind: str,
+    file: Path | str,
+    mapping: str | Path | Mapping,
+    *,
+    timezone: str | None = None,
+    params: dict[str, str] | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> MappedIngestSummary:
+    """Ingest one source file through a mapping, as one batch, all or nothing. ``params`` gives the
+    mapping's parameters (``params:`` in the mapping, ``${NAME}`` in its expressions) as texts."""
+    m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    path = Path(file)
+    if kind != m.kind:
+        raise MappingError(f"mapping {m.name!r} maps {m.kind}, not {kind}")
+    unit = "events" if m.emit else "cases" if m.fold is not None else "rows"
+    m = bind_params(m, params)
+    tz = timezone or m.timezone
+    _check_timezone(m, path, tz)
+    try:
+        source_rows = stage_source(store.con, m, path)
+        summary = store.ingest_relation(
+            m.kind,  # type: ignore[arg-type]
+            mapped_sql(m, f"SELECT * FROM {_SRC}", tz),
+            source_file=path,
+            fmt=f"mapping:{m.name}",
+            timezone=tz,
+            now=now,
+            progress=progress,
+        )
+    finally:
+        _drop(store.con)
+    return MappedIngestSummary(
+        **asdict(summary),
+        mapping=m.name,
+        unit=unit,
+        source_rows=source_rows,
+    )
+
+
+def ingest_with_mapping(
+    ws: Any,
+    kind: str,
+    file: Path,
+    mapping: str | Path,
+    *,
+    timezone: str | None = None,
+    params: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> MappedIngestSummary:
+    """``outcomes ingest KIND FILE --mapping MAP [--param KEY=VALUE ...]``: ingest into the workspace's
+    facts store. ``params``: the mapping's parameters (see ``cli_mapping.parse_params``)."""
+    return ingest_mapped(ws.facts(), kind, file, mapping, timezone=timezone, params=params, progress=progress)
+
+
+@dataclass
+class CheckReport:
+    mapping: str
+    file: str
+    unit: str
+    source_rows: int
+    summary: dict[str, Any]
+    preview: list[dict[str, Any]]
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_mapping(
+    mapping: str | Path,
+    file: Path | str,
+    *,
+    rows: int = 5,
+    timezone: str | None = None,
+    params: dict[str, str] | None = None,
+) -> CheckReport:
+    """Dry run of a mapped ingest in a throwaway in-memory store: the first mapped rows, the summary it
+    would give, and every canonical column that cannot be mapped (with the reason, count and an example)."""
+    m = load_mapping(mapping)
+    path = Path(file)
+    with FactsStore(":memory:") as store:
+        summary = ingest_mapped(store, m.kind, path, m, timezone=timezone, params=params)
+        problems = [
+            {"column": f or "", "reason": r, "rows": int(k), "example_row": int(row), "example": msg}
+            for f, r, k, row, msg in store.con.execute(
+                'SELECT field, reason, count(*), min("row"), arg_min(message, "row") FROM quarantine '
+                "GROUP BY ALL ORDER BY 3 DESC, 1"
+            ).fetchall()
+        ]
+        table = "interactions" if m.kind == "interactions" else "events"
+        cur = store.con.execute(f"SELECT * EXCLUDE (_batch, _until, _hash) FROM {table} LIMIT {int(rows)}")
+        names = [d[0] for d in cur.description]
+        preview = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return CheckReport(
+        m.name, str(path), summary.unit, summary.source_rows, summary.to_dict(), preview, problems
+    )

@@ -1,0 +1,298 @@
+"""Integration: real source files ingested whole through the built-in mappings, with key figures checked
+against independent counts computed here with pandas over the raw files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from outcomes.connectors import ingest_mapped
+from outcomes.facts import FactsStore
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BANK = DATA / "technion_anonymous_bank"
+INCIDENTS = DATA / "uci_incident_event_log" / "incident_event_log.csv.gz"
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+MONTHS = ("january", "october", "august")
+
+pytestmark = pytest.mark.skipif(not BANK.is_dir(), reason="shared data not available")
+
+
+def _balanced(s) -> None:
+    assert s.rows == s.accepted + s.duplicates + s.updated + s.quarantined + s.skipped
+    assert sum(s.reasons.values()) == s.quarantined + s.skipped
+
+
+def _bank_raw(month: str) -> pd.DataFrame:
+    # split on any whitespace: two October rows have a space for a tab (SOURCE.md)
+    df = pd.read_csv(BANK / f"{month}_1999.txt.gz", sep=r"\s+", dtype=str, engine="python")
+    day = pd.to_datetime(df["date"], format="%y%m%d")
+
+    def at(col: str) -> pd.Series:
+        return day + pd.to_timedelta(df[col])
+
+    df["opened"] = at("vru_entry")
+    queued = ~df["q_start"].isin(["0:00:00", "00:00:00"])
+    closed = at("vru_exit").where(~queued, at("q_exit")).where(df["outcome"] != "AGENT", at("ser_exit"))
+    df["closed"] = closed.where(closed >= df["opened"], closed + timedelta(days=1))
+    df["id"] = df["date"] + "-" + df["vru+line"] + "-" + df["call_id"]
+    return df
+
+
+def _repeats_pandas(df: pd.DataFrame) -> int:
+    """Served calls of identified customers followed by another (non-phantom) call of the same customer
+    opened no later than 7 days after the served call ended."""
+    calls = df[(df["outcome"] != "PHANTOM") & (df["customer_id"] != "0")]
+    calls = calls.sort_values(["customer_id", "opened", "closed", "id"])
+    nxt = calls.groupby("customer_id")["opened"].shift(-1)
+    served = calls["outcome"] == "AGENT"
+    return int((served & nxt.notna() & (nxt <= calls["closed"] + timedelta(days=7))).sum())
+
+
+REPEATS_SQL = """
+SELECT count(*) FROM (
+  SELECT status, closed_at,
+         lead(opened_at) OVER (PARTITION BY customer_id
+                               ORDER BY opened_at, closed_at NULLS LAST, interaction_id) AS next_open
+  FROM interactions WHERE _until IS NULL AND customer_id IS NOT NULL
+) WHERE status = 'resolved' AND next_open <= closed_at + INTERVAL 7 DAY
+"""
+
+
+def test_technion_bank_three_months_whole():
+    with FactsStore(":memory:") as store:
+        raws = {m: _bank_raw(m) for m in MONTHS}
+        summaries = {
+            m: ingest_mapped(store, "interactions", BANK / f"{m}_1999.txt.gz", "technion-bank", now=NOW)
+            for m in MONTHS
+        }
+        for month, s in summaries.items():
+            raw = raws[month]
+            _balanced(s)
+            phantom = int((raw["outcome"] == "PHANTOM").sum())
+            assert s.rows == len(raw) == s.source_rows
+            assert s.skipped == phantom and s.reasons == {"phantom_call": phantom}
+            assert (s.accepted, s.quarantined, s.duplicates) == (len(raw) - phantom, 0, 0)
+        # SOURCE.md's own counts
+        assert (summaries["january"].rows, summaries["october"].rows, summaries["august"].rows) == (
+            31599,
+            34625,
+            42078,
+        )
+        raw = pd.concat(raws.values())
+        live = raw[raw["outcome"] != "PHANTOM"]
+        con = store.con
+        by_status = dict(
+            con.execute(
+                "SELECT status, count(*) FROM interactions WHERE _until IS NULL GROUP BY 1"
+            ).fetchall()
+        )
+        assert by_status == {
+            "resolved": int((live["outcome"] == "AGENT").sum()),
+            "abandoned": int((live["outcome"] == "HANG").sum()),
+        }
+        assert by_status["resolved"] == 27060 + 30861 + 31402
+        unidentified = con.execute(
+            "SELECT count(*) FROM interactions WHERE _until IS NULL AND customer_id IS NULL"
+        ).fetchone()[0]
+        assert unidentified == int((live["customer_id"] == "0").sum())
+        queues = dict(
+            con.execute("SELECT queue, count(*) FROM interactions WHERE _until IS NULL GROUP BY 1").fetchall()
+        )
+        assert queues == live["type"].value_counts().to_dict()
+        waits = con.execute("SELECT sum(wait_seconds), sum(handle_seconds) FROM interactions").fetchone()
+        assert waits[0] == live["q_time"].astype(int).sum()
+        assert waits[1] == live.loc[live["outcome"] == "AGENT", "ser_time"].astype(int).sum()
+        repeats = con.execute(REPEATS_SQL).fetchone()[0]
+        assert repeats == sum(_repeats_pandas(r) for r in raws.values())
+        assert repeats > 1000
+        # re-importing a month adds nothing
+        digest = store.digest()
+        again = ingest_mapped(store, "interactions", BANK / "january_1999.txt.gz", "technion-bank", now=NOW)
+        _balanced(again)
+        assert (again.accepted, again.duplicates, again.skipped) == (0, 31359, 240)
+        assert store.digest() == digest
+        print(
+            "\nbank:",
+            {m: s.to_dict() for m, s in summaries.items()},
+            "served",
+            by_status["resolved"],
+            "abandoned",
+            by_status["abandoned"],
+            "unidentified",
+            unidentified,
+            "repeats<=7d",
+            repeats,
+        )
+
+
+def test_servicenow_incident_log_folded_whole():
+    raw = pd.read_csv(INCIDENTS, dtype=str, keep_default_na=False)
+    with FactsStore(":memory:") as store:
+        s = ingest_mapped(store, "interactions", INCIDENTS, "servicenow-incidents", timezone="UTC", now=NOW)
+        _balanced(s)
+        cases = raw["number"].nunique()
+        assert (s.unit, s.source_rows, s.rows) == ("cases", len(raw), cases)
+        assert (s.source_rows, s.rows) == (141712, 24918)
+        raw["t"] = pd.to_datetime(raw["sys_updated_at"], format="%d/%m/%Y %H:%M")
+        raw["k"] = raw["sys_mod_count"].astype(int)
+        raw["row"] = range(2, len(raw) + 2)
+        last = raw.sort_values(["number", "t", "k", "row"]).groupby("number").tail(1).set_index("number")
+        bad_state = ~last["incident_state"].isin(
+            ["New", "Active", "Resolved", "Closed", "Awaiting User Info", "Awaiting Vendor"]
+            + ["Awaiting Problem", "Awaiting Evidence"]
+        )
+        assert s.quarantined == int(bad_state.sum())
+        assert s.accepted == cases - s.quarantined
+        con = store.con
+        got = dict(con.execute("SELECT status, count(*) FROM interactions GROUP BY 1").fetchall())
+        ok = last[~bad_state]
+        assert got.get("resolved", 0) == int(ok["incident_state"].isin(["Resolved", "Closed"]).sum())
+        reopened_cases = set(raw.loc[raw["reopen_count"].astype(int) > 0, "number"])
+        assert con.execute("SELECT count(*) FROM interactions WHERE reopened").fetchone()[0] == len(
+            reopened_cases & set(ok.index)
+        )
+        assert con.execute("SELECT count(*) FROM interactions WHERE channel = 'voice'").fetchone()[0] == int(
+            ok["contact_type"].isin(["Phone", "IVR"]).sum()
+        )
+        callers = con.execute("SELECT count(DISTINCT customer_id) FROM interactions").fetchone()[0]
+        assert callers == ok.loc[ok["caller_id"] != "?", "caller_id"].nunique()
+        # resolution time: first opened_at to the last event's resolved_at, resolved cases only
+        first_open = pd.to_datetime(
+            raw.sort_values(["number", "t", "k", "row"]).groupby("number")["opened_at"].first(),
+            format="%d/%m/%Y %H:%M",
+        )
+        done = ok[ok["incident_state"].isin(["Resolved", "Closed"]) & (ok["resolved_at"] != "?")]
+        secs = (
+            pd.to_datetime(done["resolved_at"], format="%d/%m/%Y %H:%M") - first_open[done.index]
+        ).dt.total_seconds()
+        assert (
+            con.execute("SELECT sum(handle_seconds) FROM interactions").fetchone()[0] == secs[secs >= 0].sum()
+        )
+        # a quarantined case names the source file and its first row
+        for q in store.quarantine():
+            assert q["file"] == str(INCIDENTS) and q["row"] >= 2 and "case " in q["raw"]
+        print("\nincidents:", s.to_dict(), "resolved", got.get("resolved"), "reopened", len(reopened_cases))
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "technion-bank" / "contract.yaml"
+
+
+def test_bank_example_contract_settles_january(tmp_path):
+    """examples/technion-bank: January 1999 settles; resolutions match an independent count."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from outcomes.cli import app
+    from outcomes.cli_mapping import ingest_with_mapping
+    from outcomes.workspace import find_workspace, init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    ws.close()
+    runner = CliRunner()
+    res = runner.invoke(app, ["contract", "add", str(EXAMPLE), "-w", str(tmp_path / "ws")])
+    assert res.exit_code == 0, res.output
+    ws = find_workspace(tmp_path / "ws")
+    try:
+        for month in ("january", "october"):  # October moves the data clock past January + 7 days
+            s = ingest_with_mapping(ws, "interactions", BANK / f"{month}_1999.txt.gz", "technion-bank")
+            ws.ledger().record_ingest(s.to_dict())
+    finally:
+        ws.close()
+    res = runner.invoke(
+        app,
+        ["settle", "technion-bank-callcenter", "--period", "1999-01", "--json", "-w", str(tmp_path / "ws")],
+    )
+    assert res.exit_code == 0, res.output
+    settlement = json.loads(res.output)
+    # independent count: served calls of identified customers ending in January (Israel time), with no
+    # later call by the same customer within 7 days of the end
+    raw = _bank_raw("january")
+    calls = raw[(raw["outcome"] != "PHANTOM") & (raw["customer_id"] != "0")]
+    calls = calls.sort_values(["customer_id", "opened", "closed", "id"])
+    nxt = calls.groupby("customer_id")["opened"].shift(-1)
+    repeat = nxt.notna() & (nxt <= calls["closed"] + timedelta(days=7))
+    ok = calls[(calls["outcome"] == "AGENT") & ~repeat & (calls["closed"] < pd.Timestamp("1999-02-01"))]
+    paid = ok["type"].isin(["PS", "PE", "IN", "NE"])
+    fees = {
+        tuple(line["workflows"]): int(line["quantity"]) for line in settlement["lines"] if line["outcome"]
+    }
+    assert fees == {
+        ("retail", "internet", "stock_exchange"): int(paid.sum()),
+        ("prospects", "general"): int((~paid).sum()),
+    }
+    print("\nexample contract, January 1999:", int(paid.sum()), "+", int((~paid).sum()), "resolutions")
+
+
+def test_helpdesk_event_log_folded_whole():
+    path = DATA / "helpdesk_event_log" / "helpdesk.csv.gz"
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw["row"] = range(2, len(raw) + 2)
+    with FactsStore(":memory:") as store:
+        s = ingest_mapped(store, "interactions", path, "helpdesk-events", now=NOW)
+        _balanced(s)
+        assert (s.unit, s.source_rows, s.rows) == ("cases", len(raw), raw["case:concept:name"].nunique())
+        assert (s.source_rows, s.rows, s.accepted) == (21348, 4580, 4580)
+        last = (
+            raw.sort_values(["case:concept:name", "time:timestamp", "row"])
+            .groupby("case:concept:name")
+            .tail(1)
+        )
+        resolved = int(last["concept:name"].isin(["Closed", "Resolve ticket"]).sum())
+        con = store.con
+        assert (
+            con.execute("SELECT count(*) FROM interactions WHERE status = 'resolved'").fetchone()[0]
+            == resolved
+        )
+        resolves = raw[raw["concept:name"] == "Resolve ticket"].groupby("case:concept:name").size()
+        assert con.execute("SELECT count(*) FROM interactions WHERE reopened").fetchone()[0] == int(
+            (resolves > 1).sum()
+        )
+        assert (
+            con.execute("SELECT count(*) FROM interactions WHERE customer_id IS NULL").fetchone()[0] == 4580
+        )
+        print("\nhelpdesk:", s.to_dict(), "resolved", resolved, "reopened", int((resolves > 1).sum()))
+
+
+def test_bpi2013_event_log_folded_whole():
+    path = DATA / "bpi2013_volvo_it_incidents" / "VINST-new.csv.gz"
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw["row"] = range(2, len(raw) + 2)
+    raw["t"] = pd.to_datetime(raw["Change Date+Time"], utc=True)
+    with FactsStore(":memory:") as store:
+        s = ingest_mapped(store, "interactions", path, "bpi2013-incidents", now=NOW)
+        _balanced(s)
+        assert (s.unit, s.source_rows, s.rows, s.accepted) == ("cases", 65533, 7554, 7554)
+        last = raw.sort_values(["SR Number", "t", "row"]).groupby("SR Number").tail(1)
+        resolved = int(last["Sub Status"].isin(["Resolved", "Closed", "Cancelled"]).sum())
+        con = store.con
+        assert (
+            con.execute("SELECT count(*) FROM interactions WHERE status = 'resolved'").fetchone()[0]
+            == resolved
+        )
+        queues = con.execute("SELECT count(DISTINCT queue) FROM interactions").fetchone()[0]
+        assert queues == last["Involved ST"].nunique()
+        print("\nbpi2013:", s.to_dict(), "resolved", resolved)
+
+
+def test_kaggle_tickets_whole():
+    path = DATA / "kaggle_customer_support_tickets_synthetic" / "customer_support_tickets.csv.gz"
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    with FactsStore(":memory:") as store:
+        s = ingest_mapped(store, "interactions", path, "kaggle-tickets", timezone="UTC", now=NOW)
+        _balanced(s)
+        assert s.rows == len(raw) == 8469
+        no_response = int((raw["First Response Time"] == "").sum())
+        has_both = raw[(raw["First Response Time"] != "") & (raw["Time to Resolution"] != "")]
+        backwards = int((has_both["Time to Resolution"] < has_both["First Response Time"]).sum())
+        assert s.reasons == {"bad_timestamp": no_response, "closed_before_opened": backwards}
+        assert s.accepted == len(raw) - no_response - backwards
+        csat = store.con.execute("SELECT count(csat) FROM interactions").fetchone()[0]
+        ok = raw[(raw["First Response Time"] != "")]
+        ok = ok[~((ok["Time to Resolution"] != "") & (ok["Time to Resolution"] < ok["First Response Time"]))]
+        assert csat == int((ok["Customer Satisfaction Rating"] != "").sum())
+        print("\nkaggle:", s.to_dict())
