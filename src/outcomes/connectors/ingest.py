@@ -92,6 +92,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
     of fields is wrong (a stray delimiter, a truncated line). Returns the number of data rows."""
     if not path.is_file():
         raise IngestError(f"{path}: file not found; check the path")
+    if m.read.format == "json":
+        return _stage_json(con, m, path)
     header = read_header(m, path) if m.read.header else list(m.source_fields)
     missing = [f for f in m.source_fields if f not in header]
     extra = [f for f in header if f not in m.source_fields]
@@ -174,6 +176,76 @@ def stage_source(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
             f"(a stray delimiter, or a truncated line): {shown}{more}; nothing was ingested"
         )
     return int(con.execute(f"SELECT count(*) FROM {_SRC}").fetchone()[0])
+
+
+def _json_path(field: str) -> str:
+    """A dotted field path (``via.channel``) as a DuckDB JSONPath literal (``'$."via"."channel"'``)."""
+    return lit("$" + "".join(f'."{part.strip()}"' for part in field.split(".")))
+
+
+def _stage_json(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
+    """``stage_source`` for ``read.format: json``: the file's JSON values (JSON lines, a top-level array,
+    or one or more documents, optionally gzipped) give the records: each value, or with ``read.records``
+    the elements of the array at that path in each value. ``_src_row`` is the record's number (1-based,
+    in file order, across documents). A source field is a dotted path in the record, or ``NAME.path`` in
+    the object of the ``read.join`` NAME whose key equals the record's ``on`` value (first one wins)."""
+    docs = (
+        f"SELECT row_number() OVER () AS _doc, json AS _j FROM read_json_objects({lit(str(path))}, "
+        f"format='auto', maximum_object_size={1 << 30})"
+    )
+
+    def elements(array: str) -> str:
+        listed = f"SELECT _doc, json_extract(_j, {_json_path(array)[:-1]}[*]') AS _l FROM docs"
+        return f"SELECT _doc, unnest(range(1, len(_l) + 1)) AS _i, unnest(_l) AS _o FROM ({listed})"
+
+    if m.read.records is not None:
+        recs = f"SELECT row_number() OVER (ORDER BY _doc, _i) AS _src_row, _o AS _r FROM ({elements(m.read.records)})"
+    else:
+        recs = "SELECT _doc AS _src_row, _j AS _r FROM docs"
+    ctes = [f"docs AS ({docs})", f"recs AS ({recs})"]
+    joins = ""
+    alias = {}
+    for i, (name, j) in enumerate(m.read.join.items()):
+        a = f"_j{i}"
+        alias[name] = a
+        side = (
+            f"SELECT json_extract_string(_o, {_json_path(j.key)}) AS _k, first(_o ORDER BY _doc, _i) AS _o "
+            f"FROM ({elements(j.records)}) GROUP BY 1 HAVING _k IS NOT NULL"
+        )
+        ctes.append(f"{a} AS ({side})")
+        joins += f" LEFT JOIN {a} ON {a}._k = json_extract_string(recs._r, {_json_path(j.on)})"
+    nulls = ", ".join(lit(v) for v in m.read.null_values)
+
+    def field(f: str) -> str:
+        head, _, rest = f.partition(".")
+        x = (
+            f"json_extract_string({alias[head]}._o, {_json_path(rest)})"
+            if head in alias and rest
+            else f"json_extract_string(recs._r, {_json_path(f)})"
+        )
+        t = f"trim({x}, ' ' || chr(9) || chr(13))"
+        test = f"{t} = ''" + (f" OR list_contains([{nulls}], {t})" if nulls else "")
+        return f"CASE WHEN {test} THEN NULL ELSE {t} END AS {ident(f)}"
+
+    cols = ", ".join(field(f) for f in m.source_fields)
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT recs._src_row, {len(m.source_fields)} AS _nf, {cols} "
+        f"FROM recs{joins} ORDER BY recs._src_row"
+    )
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_SRC} AS {sql}")
+        n = int(con.execute(f"SELECT count(*) FROM {_SRC}").fetchone()[0])
+        n_docs = int(con.execute(f"SELECT count(*) FROM ({docs})").fetchone()[0]) if n == 0 else 0
+    except duckdb.Error as exc:
+        raise IngestError(
+            f"{path}: cannot read the file as JSON ({read_error_text(exc)}); nothing was ingested"
+        ) from None
+    if n == 0 and n_docs and m.read.records is not None:
+        raise IngestError(
+            f"{path}: no records at {m.read.records!r} (read.records of mapping {m.name!r}): the file's JSON "
+            "has no such array; nothing was ingested"
+        )
+    return n
 
 
 def _raw_open(path: Path):  # noqa: ANN202

@@ -82,7 +82,21 @@ class Column(_Strict):
         return self.seconds_between is not None or self.rollover_after is not None or self.expr is not None
 
 
+class Join(_Strict):
+    """A sideloaded array joined to each record by key (e.g. Zendesk's ``metric_sets`` on ``ticket_id``)."""
+
+    records: str  # dotted path of the array inside each JSON document (e.g. metric_sets)
+    key: str  # dotted path of the key inside a joined object (e.g. ticket_id)
+    on: str = "id"  # dotted path of the key inside a record
+
+
 class Read(_Strict):
+    format: Literal["csv", "json"] = "csv"
+    # json: dotted path of the array of records inside each document (e.g. tickets); without it each JSON
+    # value of the file (a line of JSON lines, an element of a top-level array, or the document) is a record
+    records: str | None = None
+    # json: sideloaded arrays by name; a source field "NAME.path" reads path in the joined object
+    join: dict[str, Join] = Field(default_factory=dict)
     delimiter: str = ","
     quote: str | None = None  # None: no quoting, the file is read line by line
     encoding: str = "utf-8"
@@ -216,6 +230,18 @@ def _check(m: Mapping, path: Path) -> None:
         raise MappingError(
             f"{path}: read.encoding: unknown encoding {m.read.encoding!r}; use one of {', '.join(ENCODINGS)}"
         )
+    if m.read.format == "json":
+        if m.read.encoding.lower() != "utf-8":
+            raise MappingError(f"{path}: read.encoding: JSON sources are utf-8")
+        paths = [("source_fields", f) for f in m.source_fields]
+        paths += [("read.records", m.read.records)] if m.read.records is not None else []
+        for name, j in m.read.join.items():
+            paths += [(f"read.join.{name}.{k}", getattr(j, k)) for k in ("records", "key", "on")]
+        for where, f in paths:
+            if not all(part.strip() and '"' not in part for part in f.split(".")):
+                raise MappingError(f"{path}: {where}: {f!r} is not a dotted field path (a.b.c, no quotes)")
+    elif m.read.records is not None or m.read.join:
+        raise MappingError(f"{path}: read.records and read.join need read.format: json")
     if len(m.read.delimiter) != 1:
         raise MappingError(f"{path}: read.delimiter must be one character")
     if m.emit and m.fold is not None:

@@ -1,0 +1,149 @@
+"""`outcomes scorecard CONTRACT --period P`: the balanced scorecard of a contract (docs/scorecard.md).
+
+Register it in cli.py with ``app.command("scorecard")(scorecard_command)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from outcomes.scorecard import DEFAULT_TREND, ScorecardError, collect, to_csv, to_json
+
+__all__ = ["scorecard_command"]
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from outcomes.contract import ContractError
+    from outcomes.facts import IngestError
+    from outcomes.ledger import LedgerError
+    from outcomes.workspace import WorkspaceError
+
+    return (ContractError, IngestError, LedgerError, ScorecardError, WorkspaceError)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Known problems become one clear message and exit code 1, never a traceback (as in cli.py)."""
+    try:
+        yield
+    except _known_errors() as exc:
+        from outcomes.contract import ContractError
+
+        if isinstance(exc, ContractError):
+            for issue in exc.issues:
+                err.print(str(issue), markup=False)
+            err.print(f"{len(exc.issues)} problem(s)", markup=False)
+        else:
+            err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _workspace(path: Path | None) -> Iterator[Any]:
+    from outcomes.workspace import find_workspace
+
+    with _errors():
+        ws = find_workspace(path)
+        try:
+            yield ws
+        finally:
+            ws.close()
+
+
+def _show(value: str | None, unit: str) -> str:
+    """A 6-place decimal text as a reader sees it: rates in percent, money and means to 2 places."""
+    if value is None:
+        return "-"
+    d = Decimal(value)
+    if unit == "rate":
+        return f"{d * 100:.1f}%"
+    if unit in ("seconds", "score"):
+        return f"{d:.1f}"
+    return f"{d:.2f}"
+
+
+def _show_change(value: str | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    d = Decimal(value)
+    if unit == "rate":
+        return f"{d * 100:+.1f} pts"
+    if unit in ("seconds", "score"):
+        return f"{d:+.1f}"
+    return f"{d:+.2f}"
+
+
+def _print_tables(card: dict[str, Any]) -> None:
+    wf = card["workflow"] or "all workflows"
+    out.print(
+        f"{card['contract']} v{card['version']}, {wf}, period {card['period']} "
+        f"(baseline {card['baseline']}; money in {card['currency']})"
+    )
+    for g in card["groups"]:
+        t = Table(title=g["title"], title_justify="left")
+        t.add_column("metric")
+        for p in card["trend"]:
+            t.add_column(p + (" *" if p == card["period"] else ""), justify="right")
+        if card["baseline"] is not None:
+            t.add_column(f"baseline {card['baseline']}", justify="right")
+            t.add_column("change", justify="right")
+        notes = []
+        for m in g["metrics"]:
+            cells = [m["label"]]
+            cells += [_show(pt["value"], m["unit"]) for pt in m["trend"]]
+            if m["baseline"] is not None:
+                cells += [_show(m["baseline"]["value"], m["unit"]), _show_change(m["change"], m["unit"])]
+            t.add_row(*cells)
+            if m["undefined"] is not None:
+                notes.append(f"  {m['label']}: {m['undefined']}")
+        out.print(t)
+        for n in notes:
+            out.print(n, markup=False)
+    out.print("* the scorecard's period; '-' is undefined (never 0)")
+
+
+def scorecard_command(
+    contract: Annotated[str, typer.Argument(help="Contract id.")],
+    period: Annotated[str, typer.Option("--period", help="Period, e.g. 2026-10 (or 2026-Q4).")],
+    workflow: Annotated[
+        str | None, typer.Option("--workflow", help="One workflow (default: all of the contract's, pooled).")
+    ] = None,
+    trend: Annotated[
+        int, typer.Option("--trend", help="How many periods to show, ending with --period.")
+    ] = DEFAULT_TREND,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="The period to compare with (default: the one before).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of tables.")] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", help="Workspace folder (else $OUTCOMES_WORKSPACE, else the current one)."
+        ),
+    ] = None,
+) -> None:
+    """Balanced scorecard: customer health, financial and operational metrics, trend and change vs baseline."""
+    if as_json and as_csv:
+        err.print("error: give --json or --csv, not both", markup=False)
+        raise typer.Exit(1)
+    with _workspace(workspace) as ws:
+        card = collect(ws, contract, period, workflow=workflow, trend=trend, baseline=baseline)
+        if as_json:
+            sys.stdout.write(to_json(card))
+        elif as_csv:
+            sys.stdout.write(to_csv(card))
+        else:
+            _print_tables(card)
