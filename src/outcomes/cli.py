@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from outcomes import __version__
+from outcomes.console import JsonOpt, WorkspaceOpt, err, out
+from outcomes.console import errors as _errors
+from outcomes.console import print_json as _print_json
+from outcomes.console import workspace as _workspace
 
 app = typer.Typer(
     name="outcomes",
@@ -49,60 +50,6 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace", "-w", help="Workspace folder (else $OUTCOMES_WORKSPACE, else the current one)."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from outcomes.contract import ContractError
-    from outcomes.facts import IngestError
-    from outcomes.ledger import LedgerError
-    from outcomes.settle import SettlementRefused
-    from outcomes.workspace import WorkspaceError
-
-    return (ContractError, IngestError, LedgerError, SettlementRefused, WorkspaceError)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Known problems become one clear message and exit code 1, never a traceback."""
-    try:
-        yield
-    except _known_errors() as exc:
-        from outcomes.contract import ContractError
-
-        if isinstance(exc, ContractError):
-            for issue in exc.issues:
-                err.print(str(issue), markup=False)
-            err.print(f"{len(exc.issues)} problem(s)", markup=False)
-        else:
-            err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
-
-
-@contextmanager
-def _workspace(path: Path | None) -> Iterator[Any]:
-    from outcomes.workspace import find_workspace
-
-    with _errors():
-        ws = find_workspace(path)
-        try:
-            yield ws
-        finally:
-            ws.close()
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 @app.command()

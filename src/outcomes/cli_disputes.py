@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from outcomes.console import out
+from outcomes.console import workspace as _workspace
 
 if TYPE_CHECKING:
     from outcomes.ledger.disputes import DisputeView
@@ -28,9 +28,6 @@ dispute_app = typer.Typer(
     "the next settlement of the contract.",
     no_args_is_help=True,
 )
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Party(StrEnum):
@@ -55,23 +52,6 @@ WorkspaceOpt = Annotated[
 _DONE = {"open": "opened", "answer": "answered", "accept": "accepted", "reject": "rejected"}
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 DisputeArg = Annotated[int, typer.Argument(help="Dispute number (see `outcomes dispute list`).")]
-
-
-@contextmanager
-def _workspace(path: Path | None) -> Iterator[Any]:
-    """The workspace; known problems become `error: ...` and exit code 1, never a traceback."""
-    from outcomes.ledger import LedgerError
-    from outcomes.workspace import WorkspaceError, find_workspace
-
-    try:
-        ws = find_workspace(path)
-        try:
-            yield ws
-        finally:
-            ws.close()
-    except (LedgerError, WorkspaceError) as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
 
 
 def _print_json(data: Any) -> None:

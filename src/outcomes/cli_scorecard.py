@@ -6,60 +6,18 @@ Register it in cli.py with ``app.command("scorecard")(scorecard_command)``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from outcomes.scorecard import DEFAULT_TREND, ScorecardError, collect, to_csv, to_json
+from outcomes.console import err, out
+from outcomes.console import workspace as _workspace
+from outcomes.scorecard import DEFAULT_TREND, collect, to_csv, to_json
 
 __all__ = ["scorecard_command"]
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from outcomes.contract import ContractError
-    from outcomes.facts import IngestError
-    from outcomes.ledger import LedgerError
-    from outcomes.workspace import WorkspaceError
-
-    return (ContractError, IngestError, LedgerError, ScorecardError, WorkspaceError)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Known problems become one clear message and exit code 1, never a traceback (as in cli.py)."""
-    try:
-        yield
-    except _known_errors() as exc:
-        from outcomes.contract import ContractError
-
-        if isinstance(exc, ContractError):
-            for issue in exc.issues:
-                err.print(str(issue), markup=False)
-            err.print(f"{len(exc.issues)} problem(s)", markup=False)
-        else:
-            err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
-
-
-@contextmanager
-def _workspace(path: Path | None) -> Iterator[Any]:
-    from outcomes.workspace import find_workspace
-
-    with _errors():
-        ws = find_workspace(path)
-        try:
-            yield ws
-        finally:
-            ws.close()
 
 
 def _show(value: str | None, unit: str) -> str:

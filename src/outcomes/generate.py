@@ -101,8 +101,11 @@ _INTERACTIONS_WRITE = _dictionary_schema(
     INTERACTIONS_SCHEMA, {c: pa.int8() for c in _CATEGORY_COLUMNS} | {"agent_id": pa.int32()}
 )
 _EVENTS_WRITE = _dictionary_schema(EVENTS_SCHEMA, {"event": pa.int8()})
-_STATS = [f.name for f in (*INTERACTIONS_SCHEMA, *EVENTS_SCHEMA)
-          if f.name not in (*_CATEGORY_COLUMNS, "agent_id", "event")]
+_STATS = [
+    f.name
+    for f in (*INTERACTIONS_SCHEMA, *EVENTS_SCHEMA)
+    if f.name not in (*_CATEGORY_COLUMNS, "agent_id", "event")
+]
 _PARQUET = {  # statistics on the dictionary columns cost more than they are worth (except `source`)
     "compression": "snappy",
     "use_dictionary": [*_CATEGORY_COLUMNS, "agent_id", "event"],
@@ -130,8 +133,13 @@ WORKFLOWS = {  # as written to contract.yaml; everything else falls to `general`
     "billing": ("billing",),
     "retention": ("retention",),
 }
-TRANSFER_QUEUES = np.array([QUEUES.index(q) for q in ("general", "billing", "disputes", "tech_support",
-                                                      "retention", "fraud", "kyc")], np.int8)
+TRANSFER_QUEUES = np.array(
+    [
+        QUEUES.index(q)
+        for q in ("general", "billing", "disputes", "tech_support", "retention", "fraud", "kyc")
+    ],
+    np.int8,
+)
 # intent: (share of first contacts, bot affinity, queue routing)
 INTENT_TABLE = {
     "billing_question": (0.17, 1.0, {"billing": 1.0}),
@@ -168,8 +176,34 @@ DUPLICATE_P = 0.05  # of northwind system-of-record rows, copied into provider_e
 UNIDENTIFIED_P = 0.01
 SURVEY_P = (0.20, 0.27)  # csat response rate (bot, agent) among resolved / transferred contacts
 NPS_P, CES_P, QA_P = 0.08, 0.06, 0.10
-HOUR_WEIGHTS = np.array([0.3, 0.2, 0.15, 0.15, 0.2, 0.4, 0.8, 1.5, 3.0, 4.5, 5.0, 5.0,
-                         4.6, 4.7, 4.8, 4.6, 4.2, 3.6, 3.0, 2.5, 2.0, 1.6, 1.1, 0.6])
+HOUR_WEIGHTS = np.array(
+    [
+        0.3,
+        0.2,
+        0.15,
+        0.15,
+        0.2,
+        0.4,
+        0.8,
+        1.5,
+        3.0,
+        4.5,
+        5.0,
+        5.0,
+        4.6,
+        4.7,
+        4.8,
+        4.6,
+        4.2,
+        3.6,
+        3.0,
+        2.5,
+        2.0,
+        1.6,
+        1.1,
+        0.6,
+    ]
+)
 WEEKDAY_WEIGHTS = np.array([1.10, 1.05, 1.0, 1.0, 0.95, 0.60, 0.50])  # Monday first
 CSAT_GOOD = np.array([0.04, 0.04, 0.10, 0.30, 0.52])
 CSAT_BAD = np.array([0.20, 0.15, 0.20, 0.25, 0.20])
@@ -266,8 +300,12 @@ def _window(start: str, months: int) -> _Window:
     days = [first + timedelta(days=i) for i in range((last - first).days)]
     edges = [*days, last]
     midnights = np.array([datetime(d.year, d.month, d.day, tzinfo=tz).timestamp() for d in edges], np.int64)
-    day_month = np.searchsorted(np.array([b.toordinal() for b in bounds]),
-                                np.array([d.toordinal() for d in days]), side="right") - 1
+    day_month = (
+        np.searchsorted(
+            np.array([b.toordinal() for b in bounds]), np.array([d.toordinal() for d in days]), side="right"
+        )
+        - 1
+    )
     local = lambda d: datetime(d.year, d.month, d.day, tzinfo=tz)  # noqa: E731
     return _Window(
         months=labels, start=local(first), months_end=local(bounds[-1]), end=local(last),
@@ -290,8 +328,13 @@ class _Pool:
 def _pool(contacts: int) -> _Pool:
     k = max(200, 2 * contacts)
     agents = int(np.clip(contacts // 1_000, 10, 5_000))
-    return _Pool(customers=k, heavy=max(2, k // 500), frequent=max(10, k // 20), agents_nw=agents,
-                 agents_ob=max(3, agents // 20))
+    return _Pool(
+        customers=k,
+        heavy=max(2, k // 500),
+        frequent=max(10, k // 20),
+        agents_nw=agents,
+        agents_ob=max(3, agents // 20),
+    )
 
 
 def _customers(rng: np.random.Generator, n: int, pool: _Pool) -> np.ndarray:
@@ -322,8 +365,9 @@ def _concat(parts: list[Rows]) -> Rows:
     return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
-def _primaries(rng: np.random.Generator, win: _Window, day_idx: np.ndarray, counts: np.ndarray,
-               pool: _Pool) -> Rows:
+def _primaries(
+    rng: np.random.Generator, win: _Window, day_idx: np.ndarray, counts: np.ndarray, pool: _Pool
+) -> Rows:
     n = int(counts.sum())
     day = np.repeat(day_idx, counts)
     hour = _choice(rng, HOUR_TABLE, n).astype(np.int64)
@@ -357,8 +401,9 @@ def _outcomes(rng: np.random.Generator, r: Rows, win: _Window, pool: _Pool) -> R
     abandoned = status == ABANDONED
 
     z = rng.standard_normal((3, n))
-    wait = np.where(abandoned, ABANDON_WAIT[ch] * np.exp(0.8 * z[0]),
-                    WAIT_MEDIAN[ch] * np.exp(WAIT_SIGMA[ch] * z[0]))
+    wait = np.where(
+        abandoned, ABANDON_WAIT[ch] * np.exp(0.8 * z[0]), WAIT_MEDIAN[ch] * np.exp(WAIT_SIGMA[ch] * z[0])
+    )
     wait = np.rint(wait).astype(np.int64)
     handle = np.maximum(np.rint(HANDLE_MEDIAN[ch] * np.exp(HANDLE_SIGMA[ch] * z[1])), 5).astype(np.int64)
     handle = np.where(abandoned, np.where(bot, handle // 3 + 5, 0), handle)
@@ -380,8 +425,9 @@ def _outcomes(rng: np.random.Generator, r: Rows, win: _Window, pool: _Pool) -> R
     never_answered = status == OPEN
 
     provider = (~bot & (rng.random(n) < OTHER_BPO_P)).astype(np.int8)
-    agent = np.where(provider == 1, pool.agents_nw + rng.integers(0, pool.agents_ob, n),
-                     rng.integers(0, pool.agents_nw, n))
+    agent = np.where(
+        provider == 1, pool.agents_nw + rng.integers(0, pool.agents_ob, n), rng.integers(0, pool.agents_nw, n)
+    )
     r.update(
         status=status,
         handled=(~bot).astype(np.int8),
@@ -487,8 +533,9 @@ def _surveys(rng: np.random.Generator, r: Rows) -> None:
     r["qa"] = np.where((r["agent"] >= 0) & (rng.random(n) < QA_P), qa, np.nan)
 
 
-def _contacts(rng: np.random.Generator, win: _Window, day_idx: np.ndarray, counts: np.ndarray,
-              pool: _Pool) -> Rows:
+def _contacts(
+    rng: np.random.Generator, win: _Window, day_idx: np.ndarray, counts: np.ndarray, pool: _Pool
+) -> Rows:
     """System-of-record contacts first opened on the given days, with all their follow-ups, by opened_at."""
     current = _outcomes(rng, _primaries(rng, win, day_idx, counts, pool), win, pool)
     parts = [current]
@@ -521,8 +568,9 @@ def _fixed_strings(prefix: str, nums: np.ndarray, width: int, valid: np.ndarray 
     w = p + width
     assert w % 4 == 0 and 0 < p < 4, (prefix, width)
     k = 4 - p  # digits in the first word, after the prefix
-    first = np.array([int.from_bytes(f"{prefix}{i:0{k}d}".encode(), "little") for i in range(10**k)],
-                     np.uint32)
+    first = np.array(
+        [int.from_bytes(f"{prefix}{i:0{k}d}".encode(), "little") for i in range(10**k)], np.uint32
+    )
     words = np.empty((n, w // 4), np.uint32)
     x = np.maximum(nums, 0).astype(np.int64)
     for j in range(w // 4 - 1, 0, -1):
@@ -531,8 +579,9 @@ def _fixed_strings(prefix: str, nums: np.ndarray, width: int, valid: np.ndarray 
     words[:, 0] = first[x % 10**k]
     offsets = np.arange(0, (n + 1) * w, w, dtype=np.int32)
     validity, nulls = _bitmap(valid)
-    return pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(words)],
-                                 null_count=nulls)
+    return pa.Array.from_buffers(
+        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(words)], null_count=nulls
+    )
 
 
 def _categorical(names, codes: np.ndarray) -> pa.Array:
@@ -596,8 +645,16 @@ def _first_per_customer(cust: np.ndarray, at: np.ndarray, *extra: np.ndarray):
     return (cust[first], at[first], *(e[order][first] for e in extra))
 
 
-def _events(rng: np.random.Generator, win: _Window, months: int, contacted: np.ndarray,
-            cancel_cust: np.ndarray, cancel_at: np.ndarray, buy_cust: np.ndarray, buy_at: np.ndarray) -> Rows:
+def _events(
+    rng: np.random.Generator,
+    win: _Window,
+    months: int,
+    contacted: np.ndarray,
+    cancel_cust: np.ndarray,
+    cancel_at: np.ndarray,
+    buy_cust: np.ndarray,
+    buy_at: np.ndarray,
+) -> Rows:
     start, horizon = int(win.start.timestamp()), int(win.events_end.timestamp())
     span = horizon - start
     ids = np.flatnonzero(contacted)  # customers who contacted (sorted pool indices)
@@ -627,9 +684,10 @@ def _events(rng: np.random.Generator, win: _Window, months: int, contacted: np.n
     churners = rng.random(len(c_cust)) < 0.22
     churn_delay = (HOUR + 100 * DAY * rng.random(len(c_cust)) ** 1.5).astype(np.int64)
     base_churn = random_customers(0.004 * months)
-    ch_cust, ch_at = _first_per_customer(np.concatenate([c_cust[churners], base_churn]),
-                                         np.concatenate([(c_first + churn_delay)[churners],
-                                                         random_times(len(base_churn))]))
+    ch_cust, ch_at = _first_per_customer(
+        np.concatenate([c_cust[churners], base_churn]),
+        np.concatenate([(c_first + churn_delay)[churners], random_times(len(base_churn))]),
+    )
     churn_at = np.full(m, np.iinfo(np.int64).max)
     churn_at[pos(ch_cust)] = ch_at
 
@@ -820,8 +878,14 @@ def _chunks(counts: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def generate(out_dir: Path, contacts: int = 100_000, months: int = 1, seed: int = 0,
-             start: str = "2026-09", progress: Callable[[str], None] | None = None) -> dict:
+def generate(
+    out_dir: Path,
+    contacts: int = 100_000,
+    months: int = 1,
+    seed: int = 0,
+    start: str = "2026-09",
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Writes out_dir/interactions.parquet, out_dir/events.parquet, out_dir/contract.yaml.
     `contacts` is contacts PER MONTH. Returns a dict summary {"interactions": n_rows, "events": n_events,
     "months": [...'2026-09'...], "contract": path, ...}.
@@ -846,8 +910,12 @@ def generate(out_dir: Path, contacts: int = 100_000, months: int = 1, seed: int 
     counts = _day_counts(np.random.default_rng(s_days), win, contacts)
     chunks = _chunks(counts)
     chunk_seeds = s_chunks.spawn(len(chunks))
-    agent_names = pa.concat_arrays([_fixed_strings("NW", np.arange(pool.agents_nw), 6),
-                                    _fixed_strings("OB", np.arange(pool.agents_ob), 6)])
+    agent_names = pa.concat_arrays(
+        [
+            _fixed_strings("NW", np.arange(pool.agents_nw), 6),
+            _fixed_strings("OB", np.arange(pool.agents_ob), 6),
+        ]
+    )
 
     contacted = np.zeros(pool.customers, bool)
     cancel_cust, cancel_at, buy_cust, buy_at = [], [], [], []
@@ -886,8 +954,16 @@ def generate(out_dir: Path, contacts: int = 100_000, months: int = 1, seed: int 
             buy_at.append(anchor + rng.exponential(8 * DAY, int(buy.sum())).astype(np.int64))
             say(f"interactions: chunk {ci + 1}/{len(chunks)}, {n_crm + n_dup:,} rows")
 
-        events = _events(np.random.default_rng(s_events), win, months, contacted, np.concatenate(cancel_cust),
-                         np.concatenate(cancel_at), np.concatenate(buy_cust), np.concatenate(buy_at))
+        events = _events(
+            np.random.default_rng(s_events),
+            win,
+            months,
+            contacted,
+            np.concatenate(cancel_cust),
+            np.concatenate(cancel_at),
+            np.concatenate(buy_cust),
+            np.concatenate(buy_at),
+        )
         bg.wait()
     n_events = len(events["at"])
     with (pq.ParquetWriter(events_path, _EVENTS_WRITE, store_schema=False, **_PARQUET) as w,
@@ -913,7 +989,11 @@ def generate(out_dir: Path, contacts: int = 100_000, months: int = 1, seed: int 
         "provider_export_rows": n_dup,
         "opened_by_month": dict(zip([*win.months, "tail"], by_month.tolist(), strict=True)),
         "customers": int(contacted.sum()),
-        "window": {"start": iso(win.start), "months_end": iso(win.months_end), "end": iso(win.end),
-                   "events_end": iso(win.events_end)},
+        "window": {
+            "start": iso(win.start),
+            "months_end": iso(win.months_end),
+            "end": iso(win.end),
+            "events_end": iso(win.events_end),
+        },
         "seconds": round(time.perf_counter() - t0, 3),
     }

@@ -184,7 +184,8 @@ def measure(
     # with (EVIDENCE_COMPRESSION): naming it spares the write DuckDB's trial of every method. Row order means
     # nothing in evidence, so the insert need not keep it; the setting is put back as it was.
     columns = ", ".join(
-        f'"{name}" {kind}' + (f" USING COMPRESSION {EVIDENCE_COMPRESSION[name]}" if name in EVIDENCE_COMPRESSION else "")
+        f'"{name}" {kind}'
+        + (f" USING COMPRESSION {EVIDENCE_COMPRESSION[name]}" if name in EVIDENCE_COMPRESSION else "")
         for name, kind, *_ in con.execute(f"DESCRIBE {union}").fetchall()
     )
     (keep_order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()

@@ -46,7 +46,12 @@ def contract_status(ledger: Ledger, facts, contract_id: str) -> dict[str, Any]:
         "event_clock": _local(events, zone),
         "last_settlement": None
         if last is None
-        else {"settlement": last.id, "period": last.period, "status": last.status, "total": f"{last.total} {last.currency}"},
+        else {
+            "settlement": last.id,
+            "period": last.period,
+            "status": last.status,
+            "total": f"{last.total} {last.currency}",
+        },
         "next_period": next_info,
         "notices": notices,
     }
