@@ -165,6 +165,16 @@ DDL: tuple[str, ...] = (
   skipped BIGINT NOT NULL,
   reasons JSON NOT NULL
 )""",
+    # The digest's running sums as of each batch (count and the two 64-bit halves of the row hashes, mod
+    # 2^64), kept by every ingest in its own transaction, so a digest costs one lookup, not a table scan.
+    """CREATE TABLE IF NOT EXISTS digest_sums (
+  batch INTEGER NOT NULL,
+  tbl VARCHAR NOT NULL,
+  n BIGINT NOT NULL,
+  hi UBIGINT NOT NULL,
+  lo UBIGINT NOT NULL,
+  PRIMARY KEY (batch, tbl)
+)""",
     """CREATE TABLE IF NOT EXISTS quarantine (
   batch INTEGER NOT NULL,
   kind VARCHAR NOT NULL,

@@ -196,18 +196,43 @@ class FactsStore:
         ``"<version>\\n<table> <count> <sum_hi:016x> <sum_lo:016x>\\n"`` for interactions then events, and
         hashed with SHA-256. Storage order, batch split and input format do not change it.
         """
+        batch = self.latest_batch() if as_of_batch is None else _check_batch(as_of_batch)
         lines = [DIGEST_VERSION]
-        visible = self._visible_sql(as_of_batch)
         for name in ("interactions", "events"):
-            n, hi, lo = self.con.execute(
-                "SELECT count(*), "
-                "coalesce(sum(CAST(('0x' || substr(_hash, 1, 16)) AS UBIGINT)), 0), "
-                "coalesce(sum(CAST(('0x' || substr(_hash, 17, 16)) AS UBIGINT)), 0) "
-                f"FROM {name} WHERE {visible}"
-            ).fetchone()
-            lines.append(f"{name} {int(n)} {int(hi) % _TWO64:016x} {int(lo) % _TWO64:016x}")
+            n, hi, lo = self._digest_sums(name, batch)
+            lines.append(f"{name} {n} {hi:016x} {lo:016x}")
         text = "\n".join(lines) + "\n"
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+    def _digest_sums(self, name: str, batch: int) -> tuple[int, int, int]:
+        """(count, sum of hash high halves, sum of low halves) mod 2^64 of the versions visible as of `batch`:
+        kept per batch by the ingest, else summed over the table (a store written before they were kept)."""
+        row = self.con.execute(
+            f"SELECT n, hi, lo FROM digest_sums WHERE batch = {int(batch)} AND tbl = {lit(name)}"
+        ).fetchone()
+        if row is None:
+            row = self._hash_sums(name, self._visible_sql(batch))
+        return int(row[0]), int(row[1]) % _TWO64, int(row[2]) % _TWO64
+
+    def _hash_sums(self, name: str, where: str) -> tuple[int, int, int]:
+        n, hi, lo = self.con.execute(
+            "SELECT count(*), "
+            "coalesce(sum(CAST(('0x' || substr(_hash, 1, 16)) AS UBIGINT)), 0), "
+            "coalesce(sum(CAST(('0x' || substr(_hash, 17, 16)) AS UBIGINT)), 0) "
+            f"FROM {name} WHERE {where}"
+        ).fetchone()
+        return int(n), int(hi) % _TWO64, int(lo) % _TWO64
+
+    def _keep_digest_sums(self, batch: int, table: str) -> None:
+        """Inside the ingest's transaction: the running sums as of `batch` = those as of the batch before,
+        plus the versions this batch wrote, minus the versions it closed."""
+        for name in ("interactions", "events"):
+            n, hi, lo = self._digest_sums(name, batch - 1) if batch > 1 else (0, 0, 0)
+            if name == table:
+                an, ahi, alo = self._hash_sums(name, f"_batch = {int(batch)}")
+                sn, shi, slo = self._hash_sums(name, f"_until = {int(batch)}")
+                n, hi, lo = n + an - sn, (hi + ahi - shi) % _TWO64, (lo + alo - slo) % _TWO64
+            self.con.execute(f"INSERT INTO digest_sums VALUES ({int(batch)}, {lit(name)}, {n}, {hi}, {lo})")
 
     def quarantine(self, batch: int | None = None) -> list[dict[str, Any]]:
         where, params = ("WHERE batch = ?", [batch]) if batch is not None else ("", [])
@@ -559,6 +584,7 @@ class FactsStore:
                 json.dumps(summary.reasons, sort_keys=True),
             ],
         )
+        self._keep_digest_sums(batch, table)
         report("write", _WRITE_STEPS, _WRITE_STEPS)
         return summary
 
