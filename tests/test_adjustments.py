@@ -170,6 +170,7 @@ def test_after_the_term_only_adjustments_are_settled(scenario):
     january = settle(s.ws.ledger(), s.ws.facts(), "late", "2027-01")
     assert [ln.kind for ln in january.lines] == ["adjustment"]
     assert january.total == Decimal("-10.00")
+    assert "credit_note" in {n["code"] for n in january.notices}  # shown, never hidden
 
 
 def test_an_accepted_dispute_becomes_an_adjustment_in_the_next_settlement(scenario):

@@ -98,6 +98,17 @@ class SettlementResult:
     def total(self) -> Decimal:
         return sum((ln.amount for ln in self.lines), Decimal("0"))
 
+    def __post_init__(self) -> None:
+        # CONTRACT.md: a total below zero is a credit note; it is shown, never hidden or carried silently.
+        if self.total < 0 and not any(n.get("code") == "credit_note" for n in self.notices):
+            self.notices.append(
+                {
+                    "code": "credit_note",
+                    "message": f"the period's total is {money_text(self.total)} {self.contract.currency}: "
+                    "a credit note, owed to the buyer",
+                }
+            )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "settlement": self.settlement_id,
