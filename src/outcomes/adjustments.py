@@ -10,7 +10,6 @@ changed, each pointing at the line it corrects and saying which contacts changed
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -145,14 +144,3 @@ def adjustments_for(
             )
         )
     return out
-
-
-def earlier_settlements(ledger: Ledger, contract_id: str, before: str) -> list[Settlement]:
-    return [s for s in ledger.settlements(contract_id) if s.period < before]
-
-
-def summarize(lines: list[Line]) -> dict[str, Decimal]:
-    by_period: dict[str, Decimal] = defaultdict(Decimal)
-    for ln in lines:
-        by_period[ln.details["adjusts"]["period"]] += ln.amount
-    return dict(by_period)

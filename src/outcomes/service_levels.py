@@ -8,24 +8,15 @@ pricing components.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from outcomes.contract.schema import Contract
+from outcomes.metrics.library import MetricRequest, MetricValue
 from outcomes.pricing.credits import MeasureResult, earn_back
 from outcomes.pricing.lines import Line
-
-if TYPE_CHECKING:
-    from outcomes.metrics.library import MetricRequest, MetricValue
-
-
-def _request(*args, **kwargs) -> MetricRequest:
-    # The metric library loads only for contracts that need metrics beyond outcome counts.
-    from outcomes.metrics.library import MetricRequest
-
-    return MetricRequest(*args, **kwargs)
 
 
 def as_decimal(value: Fraction | Decimal | int | None, places: int = 6) -> Decimal | None:
@@ -38,8 +29,8 @@ def as_decimal(value: Fraction | Decimal | int | None, places: int = 6) -> Decim
     return (Decimal(f.numerator) / Decimal(f.denominator)).quantize(Decimal(1).scaleb(-places))
 
 
-def measure_request(m) -> MetricRequest:
-    return _request(
+def measureMetricRequest(m) -> MetricRequest:
+    return MetricRequest(
         m.metric, tuple(m.workflows) if m.workflows else None, threshold=m.threshold, window=m.window
     )
 
@@ -48,13 +39,13 @@ def requests(contract: Contract) -> list[MetricRequest]:
     """Every metric value a period's settlement needs: measures, triggers, containment and value share."""
     out: list[MetricRequest] = []
     if contract.service_levels is not None:
-        out += [measure_request(m) for m in contract.service_levels.measures]
+        out += [measureMetricRequest(m) for m in contract.service_levels.measures]
     if contract.automation is not None:
-        out += [_request("handled")]
-        out += [_request(t.metric) for t in contract.automation.review_triggers]
+        out += [MetricRequest("handled")]
+        out += [MetricRequest(t.metric) for t in contract.automation.review_triggers]
     vs = contract.pricing.value_share
     if vs is not None and vs.metric == "revenue_influenced":
-        out.append(_request("revenue_influenced", window=vs.window))
+        out.append(MetricRequest("revenue_influenced", window=vs.window))
     unique: list[MetricRequest] = []
     for r in out:
         if r not in unique:
@@ -73,7 +64,7 @@ def assess(contract: Contract, values: Mapping[MetricRequest, MetricValue]) -> l
         return []
     results = []
     for i, m in enumerate(contract.service_levels.measures):
-        v = values[measure_request(m)].value
+        v = values[measureMetricRequest(m)].value
         results.append(
             MeasureResult(
                 index=i,
@@ -146,7 +137,7 @@ def earn_backs(
                 details.update(
                     {"credit_settlement": s.settlement, "credit_period": s.period, "credit_line": seq}
                 )
-                lines.append(Line(**{**line.__dict__, "details": details}))
+                lines.append(replace(line, details=details))
     return lines
 
 
@@ -156,7 +147,7 @@ def trigger_notices(contract: Contract, values: Mapping[MetricRequest, MetricVal
         return []
     notices = []
     for t in contract.automation.review_triggers:
-        v = values[_request(t.metric)].value
+        v = values[MetricRequest(t.metric)].value
         if v is None:
             continue
         crossed = (t.above is not None and Fraction(v) > Fraction(t.above)) or (

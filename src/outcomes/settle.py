@@ -23,6 +23,7 @@ from outcomes.adjustments import adjustments_for
 from outcomes.contract import Contract, contract_hash
 from outcomes.ledger import Ledger, LedgerError, Settlement, SettlementLine, SettlementOutcome, load_version
 from outcomes.ledger.audit import now_text
+from outcomes.metrics.library import MetricRequest, measure_metrics
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.scope import Window
 from outcomes.period import Period
@@ -314,8 +315,6 @@ def compute(
     values = {}
     wanted = levels.requests(contract)
     if wanted:
-        from outcomes.metrics.library import measure_metrics
-
         values = {
             v.request: v for v in measure_metrics(contract, interactions, events, window, clocks, wanted)
         }
@@ -324,7 +323,7 @@ def compute(
     if vs is not None and vs.metric == "revenue_retained":
         value = sum((m.value() for m in measures if m.kind == "save"), Decimal("0"))
     elif vs is not None:
-        v = values[levels._request("revenue_influenced", window=vs.window)].value
+        v = values[MetricRequest("revenue_influenced", window=vs.window)].value
         value = Decimal("0") if v is None else Decimal(v)
     priced = price_period(contract, period, counts, value=value)
     results = levels.assess(contract, values)
@@ -334,7 +333,7 @@ def compute(
     productivity = None
     if contract.automation is not None:
         contained = sum(n for m in measures if m.kind == "containment" for n in m.counted().values())
-        handled = values[levels._request("handled")].value or 0
+        handled = values[MetricRequest("handled")].value or 0
         productivity = productivity_line(contract.automation, int(contained), int(handled), contract.currency)
     adjustments, disputes = [], []
     if with_adjustments:
@@ -516,20 +515,21 @@ def settle(
         metrics=json.dumps(result.metric_values, sort_keys=True),
         created_at=now_text(),
     )
+    # The ledger keeps exactly the lines `--json` prints: one rendering, not two.
     lines = [
         SettlementLine(
             seq=i,
-            kind=ln.kind,
-            label=ln.label,
-            outcome=ln.outcome,
-            workflows=json.dumps(list(ln.workflows)),
-            quantity=line_dict(ln, result.contract.currency)["quantity"],
-            unit_price=line_dict(ln, result.contract.currency)["unit_price"],
-            amount=money_text(ln.amount),
-            unrounded=money_text(ln.unrounded),
-            details=json.dumps(jsonable(ln.details), sort_keys=True),
+            kind=ln["kind"],
+            label=ln["label"],
+            outcome=ln["outcome"],
+            workflows=json.dumps(ln["workflows"]),
+            quantity=ln["quantity"],
+            unit_price=ln["unit_price"],
+            amount=ln["amount"],
+            unrounded=ln["unrounded"],
+            details=json.dumps(ln["details"], sort_keys=True),
         )
-        for i, ln in enumerate(result.lines, start=1)
+        for i, ln in enumerate(result.to_dict()["lines"], start=1)
     ]
     outcomes = [
         SettlementOutcome(

@@ -29,7 +29,7 @@ def contract_status(ledger: Ledger, facts, contract_id: str) -> dict[str, Any]:
         nxt = Period.containing(contract.term.start, contract.period)
     next_info = None
     if nxt.start <= contract.term.end:
-        version = load_version(ledger.contract_for(contract_id, nxt.start)[1])
+        version, _ = ledger.contract_for(contract_id, nxt.start)
         needed = settleable_after(version, Window.of(version, nxt))
         next_info = {
             "period": nxt.label,

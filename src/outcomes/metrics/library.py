@@ -27,7 +27,7 @@ import ibis
 
 from outcomes.contract.rules import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
 from outcomes.contract.schema import Contract, Outcome
-from outcomes.metrics.outcomes import Clocks, _with_next_contact, evidence
+from outcomes.metrics.outcomes import Clocks, evidence, with_next_contact
 from outcomes.metrics.scope import Window, billable, closed_in, with_workflow
 
 #: Every metric of METRICS.md, in the order of its table.
@@ -260,7 +260,7 @@ class _Plan:
             # as evidence() does: a later contact can only repeat one closed in the period if it opened by
             # the period end plus the window
             t = t.filter(t.opened_at <= w.end + timedelta(seconds=within))
-            t = _with_next_contact(c, self.repeat, t)
+            t = with_next_contact(c, self.repeat, t)
         t = t.filter((t.source == c.system_of_record) & billable(c, t.provider) & t.workflow.notnull())
         in_open = (t.opened_at >= w.start) & (t.opened_at < w.end)
         in_closed = closed_in(t, w)

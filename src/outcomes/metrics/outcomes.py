@@ -113,7 +113,7 @@ def _candidate_filter(o: Outcome, t: ibis.Table) -> ibis.Value:
     return ibis.literal(True)
 
 
-def _with_next_contact(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Table:
+def with_next_contact(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Table:
     """The next system-of-record contact of the same customer (and workflow), in contact order.
 
     Contact order is (opened_at, closed_at nulls last, interaction_id); the next contact in that order has the
@@ -172,7 +172,7 @@ def evidence(
             t.opened_at <= window.end + timedelta(seconds=o.repeat_contact.within),
             t.opened_at >= first,
         )
-        t = _with_next_contact(contract, o, t)
+        t = with_next_contact(contract, o, t)
     else:
         t = t.mutate(repeat_id=ibis.null("string"), repeat_opened_at=ibis.null("timestamp"))
     t = t.filter(closed_in(t, window) & _candidate_filter(o, t))
