@@ -173,7 +173,7 @@ def _local(dt: datetime, contract: Contract) -> str:
 
 
 def measure(
-    con_backend: ibis.BaseBackend,
+    facts,
     contract: Contract,
     window: Window,
     interactions: ibis.Table,
@@ -182,39 +182,14 @@ def measure(
     table: str,
 ) -> list[OutcomeMeasure]:
     """Run every outcome's evidence query into one evidence table; return the counts and SQL per outcome."""
-    from outcomes.metrics.outcomes import EVIDENCE_COMPRESSION, to_sql
+    from outcomes.metrics.outcomes import to_sql
 
     sqls = {
         name: to_sql(evidence(contract, name, interactions, events, window, clocks))
         for name in contract.outcomes
     }
     # Each outcome's SQL is compiled once: the evidence table is their UNION ALL (one schema for all).
-    union = "\nUNION ALL\n".join(f"SELECT * FROM (\n{sql}\n)" for sql in sqls.values())
-    con = con_backend.con
-    con.execute(f'DROP TABLE IF EXISTS "{table}"')
-    # The columns are those CREATE TABLE AS would give, each text column with the compression it would end up
-    # with (EVIDENCE_COMPRESSION): naming it spares the write DuckDB's trial of every method. Row order means
-    # nothing in evidence, so the insert need not keep it; the setting is put back as it was.
-    columns = ", ".join(
-        f'"{name}" {kind}'
-        + (f" USING COMPRESSION {EVIDENCE_COMPRESSION[name]}" if name in EVIDENCE_COMPRESSION else "")
-        for name, kind, *_ in con.execute(f"DESCRIBE {union}").fetchall()
-    )
-    (keep_order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        con.execute(f'CREATE TABLE "{table}" ({columns})')
-        con.execute(f'INSERT INTO "{table}" {union}')
-    except BaseException:
-        con.execute(f'DROP TABLE IF EXISTS "{table}"')
-        raise
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
-    cur = con.execute(
-        f'SELECT outcome, workflow, status, reason, count(*) AS n, sum(value) AS value FROM "{table}" GROUP BY ALL'
-    )
-    cols = [d[0] for d in cur.description]
-    grouped = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    grouped = facts.write_evidence(table, list(sqls.values()))
     out = []
     for name, sql in sqls.items():
         rows = [
@@ -307,10 +282,9 @@ def compute(
             "have been ingested, or use --provisional to bill what is verifiable now."
         )
     status = "final" if complete else "provisional"
-    backend = facts.ibis()
     interactions = facts.interactions(as_of_batch=batch)
     events = facts.events(as_of_batch=batch)
-    measures = measure(backend, contract, window, interactions, events, clocks, table)
+    measures = measure(facts, contract, window, interactions, events, clocks, table)
     counts = {(m.name, wf): n for m in measures for wf, n in m.counted().items()}
     values = {}
     wanted = levels.requests(contract)
@@ -437,7 +411,7 @@ def adjustment_lines(
             )
             lines += adjustments_for(ledger, facts, s, again.lines, table, digest)
         finally:
-            facts.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+            facts.drop_table(table)
     return lines
 
 
@@ -544,7 +518,7 @@ def settle(
     try:
         recorded = ledger.record_settlement(row, lines, outcomes, adjusted_disputes=result.adjusted_disputes)
     except LedgerError:
-        facts.con.execute(f'DROP TABLE IF EXISTS "evidence_{result.uuid}"')
+        facts.drop_table(f"evidence_{result.uuid}")
         raise
     result.settlement_id = recorded.id
     return result

@@ -234,6 +234,42 @@ class FactsStore:
                 n, hi, lo = n + an - sn, (hi + ahi - shi) % _TWO64, (lo + alo - slo) % _TWO64
             self.con.execute(f"INSERT INTO digest_sums VALUES ({int(batch)}, {lit(name)}, {n}, {hi}, {lo})")
 
+    # -- evidence -------------------------------------------------------------------------------
+    def write_evidence(self, table: str, sqls: list[str]) -> list[dict[str, Any]]:
+        """Write the evidence of every outcome (one SQL query each, one schema for all) into `table`; return
+        the counts by outcome, workflow, status and reason with the sum of `value`."""
+        from outcomes.metrics.outcomes import EVIDENCE_COMPRESSION
+
+        union = "\nUNION ALL\n".join(f"SELECT * FROM (\n{sql}\n)" for sql in sqls)
+        con = self.con
+        con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        # The columns are those CREATE TABLE AS would give, each text column with the compression it would end
+        # up with (EVIDENCE_COMPRESSION): naming it spares the write DuckDB's trial of every method. Row order
+        # means nothing in evidence, so the insert need not keep it; the setting is put back as it was.
+        columns = ", ".join(
+            f'"{name}" {kind}'
+            + (f" USING COMPRESSION {EVIDENCE_COMPRESSION[name]}" if name in EVIDENCE_COMPRESSION else "")
+            for name, kind, *_ in con.execute(f"DESCRIBE {union}").fetchall()
+        )
+        (keep_order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            con.execute(f'CREATE TABLE "{table}" ({columns})')
+            con.execute(f'INSERT INTO "{table}" {union}')
+        except BaseException:
+            con.execute(f'DROP TABLE IF EXISTS "{table}"')
+            raise
+        finally:
+            con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
+        cur = con.execute(
+            "SELECT outcome, workflow, status, reason, count(*) AS n, sum(value) AS value "
+            f'FROM "{table}" GROUP BY ALL'
+        )
+        return _dicts(cur)
+
+    def drop_table(self, table: str) -> None:
+        self.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+
     def quarantine(self, batch: int | None = None) -> list[dict[str, Any]]:
         where, params = ("WHERE batch = ?", [batch]) if batch is not None else ("", [])
         cur = self.con.execute(
