@@ -181,11 +181,12 @@ def measure(
     clocks: Clocks,
     table: str,
 ) -> list[OutcomeMeasure]:
-    """Run every outcome's evidence query into one evidence table; return the counts and SQL per outcome."""
-    from outcomes.metrics.outcomes import to_sql
+    """Run every outcome's evidence query into one evidence table; return the counts and SQL per outcome.
 
+    Each outcome's expression is compiled by the facts store in its own dialect (DuckDB or Spark SQL): that
+    SQL is what the store runs and what `outcomes explain` shows."""
     sqls = {
-        name: to_sql(evidence(contract, name, interactions, events, window, clocks))
+        name: facts.compile(evidence(contract, name, interactions, events, window, clocks))
         for name in contract.outcomes
     }
     # Each outcome's SQL is compiled once: the evidence table is their UNION ALL (one schema for all).

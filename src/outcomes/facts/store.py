@@ -95,6 +95,8 @@ def _file_sha256(path: Path, out: dict[str, str]) -> None:
 class FactsStore:
     """Versioned facts in one DuckDB database (a file, or ``':memory:'``)."""
 
+    engine = "duckdb"
+
     def __init__(self, path: Path | str, *, memory_limit: str | None = None, threads: int | None = None):
         self.path = str(path)
         config: dict[str, Any] = {}
@@ -269,6 +271,22 @@ class FactsStore:
 
     def drop_table(self, table: str) -> None:
         self.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+
+    def compile(self, expr: ibis.Expr) -> str:
+        """The DuckDB SQL of an Ibis expression over this store (what write_evidence runs, explain shows)."""
+        from outcomes.metrics.outcomes import to_sql
+
+        return to_sql(expr)
+
+    def evidence(self, table: str) -> ibis.Table:
+        """A stored evidence table as an Ibis table."""
+        return self.ibis().table(table)
+
+    def has_table(self, table: str) -> bool:
+        found = self.con.execute(
+            f"SELECT count(*) FROM information_schema.tables WHERE table_name = {lit(table)}"
+        ).fetchone()[0]
+        return bool(found)
 
     def quarantine(self, batch: int | None = None) -> list[dict[str, Any]]:
         where, params = ("WHERE batch = ?", [batch]) if batch is not None else ("", [])
