@@ -13,6 +13,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import ibis
+
 from outcomes.ledger import Ledger, Settlement
 from outcomes.pricing.lines import ADJUSTMENT, Line
 
@@ -65,31 +67,69 @@ def billed_so_far(ledger: Ledger, contract_id: str, period: str) -> dict[str, di
 
 
 def fate_changes(facts, before_table: str | None, after_table: str) -> list[dict[str, Any]]:
-    """Contacts whose fate changed between the settled evidence and today's, by transition, with sample ids."""
+    """Contacts whose fate changed between the settled evidence and today's, by transition, with sample ids.
+
+    An Ibis expression over the two evidence tables, run by the facts engine (DuckDB or Spark): per outcome
+    and transition the number of contacts, the first SAMPLE ids (in id order) and the first SAMPLE repeat ids
+    (None when there is none)."""
     if before_table is None:
         return []
-    exists = facts.con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [before_table]
-    ).fetchone()[0]
-    if not exists:
+    if not facts.has_table(before_table):
         return [{"note": f"the settled evidence {before_table} is no longer stored"}]
-    sql = f"""
-        SELECT coalesce(n.outcome, o.outcome) AS outcome,
-               coalesce(o.status || coalesce(':' || o.reason, ''), 'not a candidate') AS before,
-               coalesce(n.status || coalesce(':' || n.reason, ''), 'not a candidate') AS after,
-               count(*) AS contacts,
-               list(coalesce(n.interaction_id, o.interaction_id) ORDER BY coalesce(n.interaction_id, o.interaction_id))[1:{SAMPLE}] AS ids,
-               list(n.repeat_id ORDER BY coalesce(n.interaction_id, o.interaction_id))
-                   FILTER (WHERE n.repeat_id IS NOT NULL)[1:{SAMPLE}] AS repeat_ids
-        FROM "{before_table}" o
-        FULL JOIN "{after_table}" n
-          ON o.outcome = n.outcome AND o.source = n.source AND o.interaction_id = n.interaction_id
-        WHERE o.status IS DISTINCT FROM n.status OR o.reason IS DISTINCT FROM n.reason
-        GROUP BY ALL ORDER BY ALL
-    """
-    cur = facts.con.execute(sql)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    old = facts.evidence(before_table)
+    new = facts.evidence(after_table)
+    o = old.select(
+        o_outcome="outcome", o_source="source", o_id="interaction_id", o_status="status", o_reason="reason"
+    )
+    n = new.select(
+        n_outcome="outcome",
+        n_source="source",
+        n_id="interaction_id",
+        n_status="status",
+        n_reason="reason",
+        n_repeat="repeat_id",
+    )
+    j = o.outer_join(n, [o.o_outcome == n.n_outcome, o.o_source == n.n_source, o.o_id == n.n_id])
+    j = j.filter(~j.o_status.identical_to(j.n_status) | ~j.o_reason.identical_to(j.n_reason))
+
+    def fate(status: ibis.Value, reason: ibis.Value) -> ibis.Value:
+        return ibis.coalesce(status + ibis.coalesce(":" + reason, ""), "not a candidate")
+
+    j = j.select(
+        outcome=ibis.coalesce(j.n_outcome, j.o_outcome),
+        before=fate(j.o_status, j.o_reason),
+        after=fate(j.n_status, j.n_reason),
+        id=ibis.coalesce(j.n_id, j.o_id),
+        repeat_id=j.n_repeat,
+    )
+    group = ["outcome", "before", "after"]
+    counts = j.group_by(group).agg(contacts=ibis._.count())
+    w = ibis.window(group_by=group, order_by="id")
+    ids = j.mutate(rn=ibis.row_number().over(w)).filter(ibis._.rn < SAMPLE).select(*group, "id")
+    rep = j.filter(j.repeat_id.notnull())
+    rep = (
+        rep.mutate(rn=ibis.row_number().over(w)).filter(ibis._.rn < SAMPLE).select(*group, "id", "repeat_id")
+    )
+    out: dict[tuple, dict[str, Any]] = {}
+    for r in counts.to_pyarrow().to_pylist():
+        key = (r["outcome"], r["before"], r["after"])
+        out[key] = {**r, "ids": [], "repeat_ids": None}
+    for r in sorted(ids.to_pyarrow().to_pylist(), key=lambda r: r["id"]):
+        out[(r["outcome"], r["before"], r["after"])]["ids"].append(r["id"])
+    for r in sorted(rep.to_pyarrow().to_pylist(), key=lambda r: r["id"]):
+        entry = out[(r["outcome"], r["before"], r["after"])]
+        entry["repeat_ids"] = (entry["repeat_ids"] or []) + [r["repeat_id"]]
+    return [
+        {
+            "outcome": k[0],
+            "before": k[1],
+            "after": k[2],
+            "contacts": int(v["contacts"]),
+            "ids": v["ids"],
+            "repeat_ids": v["repeat_ids"],
+        }
+        for k, v in sorted(out.items())
+    ]
 
 
 def adjustments_for(

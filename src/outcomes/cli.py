@@ -41,10 +41,12 @@ app.add_typer(audit_app, name="audit")
 
 def _register_subcommands() -> None:
     from outcomes.cli_disputes import dispute_app
+    from outcomes.cli_facts import facts_app
     from outcomes.cli_mapping import mapping_app
     from outcomes.cli_scorecard import scorecard_command
 
     app.add_typer(dispute_app, name="dispute")
+    app.add_typer(facts_app, name="facts")
     app.add_typer(mapping_app, name="mapping")
     app.command("scorecard")(scorecard_command)
 

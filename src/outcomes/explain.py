@@ -6,6 +6,7 @@ import io
 import json
 from typing import Any
 
+import ibis
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
@@ -62,20 +63,18 @@ def clause(contract: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
 
 
 def _samples(facts, table: str, outcome: str, workflows: list[str], n: int) -> list[dict[str, Any]]:
+    """Up to n evidence rows per fate and reason, by interaction id: an Ibis query the facts engine runs."""
     if n <= 0:
         return []
-    placeholders = ", ".join("?" for _ in workflows) or "NULL"
-    sql = f"""
-        SELECT status, reason, interaction_id, repeat_id, workflow
-        FROM (
-            SELECT *, row_number() OVER (PARTITION BY status, reason ORDER BY interaction_id) AS rn
-            FROM "{table}" WHERE outcome = ? AND workflow IN ({placeholders})
-        ) WHERE rn <= ? ORDER BY status, reason, interaction_id
-    """
     try:
-        cur = facts.con.execute(sql, [outcome, *workflows, n])
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        t = facts.evidence(table)
+        t = t.filter(t.outcome == outcome, t.workflow.isin(list(workflows)))
+        w = ibis.window(group_by=[t.status, t.reason], order_by=t.interaction_id)
+        t = t.mutate(rn=ibis.row_number().over(w)).filter(ibis._.rn < n)
+        t = t.select("status", "reason", "interaction_id", "repeat_id", "workflow").order_by(
+            [ibis.asc(c, nulls_first=False) for c in ("status", "reason", "interaction_id")]
+        )
+        return t.to_pyarrow().to_pylist()
     except Exception as exc:  # the evidence may have been removed under a retention policy
         return [
             {
@@ -160,5 +159,7 @@ def render(console: Console, parts: list[dict[str, Any]], *, show_sql: bool = Tr
             console.print(s)
             console.print(f"every id: table [bold]{p['evidence_table']}[/bold] in the facts store")
             if show_sql:
-                console.print("[bold]SQL[/bold] (DuckDB; rerun it on your copy of the facts)")
+                console.print(
+                    "[bold]SQL[/bold] (in the dialect of the facts engine that ran it; rerun it on your copy of the facts)"
+                )
                 console.print(Syntax(p["sql"], "sql", theme="ansi_dark", background_color="default"))

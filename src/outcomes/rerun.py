@@ -57,6 +57,8 @@ class RerunReport:
 
 def tampered_rows(facts, as_of_batch: int) -> dict[str, int]:
     """Rows visible as of the batch whose stored hash no longer matches their content."""
+    if getattr(facts, "engine", "duckdb") != "duckdb":
+        return facts.tampered_rows(as_of_batch)  # the same check in the engine's SQL
     out = {}
     for name in ("interactions", "events"):
         visible = f"(_batch <= {int(as_of_batch)} AND (_until IS NULL OR _until > {int(as_of_batch)}))"
@@ -97,7 +99,7 @@ def rerun(ledger: Ledger, facts, ref: str) -> RerunReport:
         evidence_table=table,
         version=row.version,
     )
-    facts.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    facts.drop_table(table)
     again = result.to_dict()["lines"]
     lines = []
     for i in range(max(len(recorded["lines"]), len(again))):

@@ -352,8 +352,8 @@ class SparkFacts:
 
         raise IngestError(
             "the facts engine is spark, which reads facts but does not ingest them: ingest into the DuckDB "
-            'store (facts.engine = "duckdb"), then `outcomes facts export DIR` and point facts.spark_parquet '
-            "at DIR (docs/spark.md)"
+            "store (run the ingest with OUTCOMES_FACTS_ENGINE=duckdb), then `outcomes facts export DIR` and "
+            "point facts.spark_parquet at DIR (docs/spark.md)"
         )
 
     def quarantine(self, batch: int | None = None) -> list[dict[str, Any]]:
