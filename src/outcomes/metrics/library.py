@@ -334,7 +334,7 @@ class _Plan:
         return col
 
     def count(self, i: int, name: str, cond: Callable[[ibis.Table], ibis.Value]) -> str:
-        return self.c(i, name, lambda t, s: t.count(where=s & cond(t)))
+        return self.c(i, name, lambda t, s: _count(t, s & cond(t)))
 
     def e(self, kind: str, i: int, name: str, make: Callable[[ibis.Table, ibis.Value], ibis.Value]) -> str:
         """A conditional aggregate over an outcome's evidence rows in workflow set i."""
@@ -346,7 +346,7 @@ class _Plan:
         return col
 
     def status_count(self, kind: str, i: int, status: str) -> str:
-        return self.e(kind, i, status, lambda t, s: t.count(where=s & (t.status == status)))
+        return self.e(kind, i, status, lambda t, s: _count(t, s & (t.status == status)))
 
     def influenced(self, i: int, window_s: int) -> dict[str, str]:
         """Purchases attributed to resolved contacts closed in the period, in workflow set i (one-row table)."""
@@ -357,7 +357,7 @@ class _Plan:
             per = a.group_by("customer_id").agg(
                 amount=a.amount.sum(),
                 purchases=a.count(),
-                unpriced=a.count(where=a.amount.isnull()),
+                unpriced=_count(a, a.amount.isnull()),
                 contacts=a.contact_id.nunique(),
             )
             entry = ibis.struct(
@@ -429,6 +429,12 @@ class _Plan:
 
 
 # ------------------------------------------------------------------------------------------ the metrics
+
+
+def _count(t: ibis.Table, where: ibis.Value) -> ibis.Value:
+    """The rows of t where `where` holds: 0 over no rows on every engine (Spark compiles a filtered count to a
+    sum, which is NULL over no rows; DuckDB's count_if is 0)."""
+    return ibis.coalesce(t.count(where=where), 0)
 
 
 def _ratio(num: int, den: int) -> Fraction | None:
@@ -596,9 +602,9 @@ def _verified_resolution_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
         return _none(r, "the contract has no resolution outcome")
     counted = p.status_count("resolution", i, "counted")
     pending = p.status_count("resolution", i, "pending")
-    repeat = p.e("resolution", i, "repeat", lambda t, s: t.count(where=s & (t.reason == "repeat_contact")))
+    repeat = p.e("resolution", i, "repeat", lambda t, s: _count(t, s & (t.reason == "repeat_contact")))
     anonymous = p.e(
-        "resolution", i, "anonymous", lambda t, s: t.count(where=s & (t.reason == "unverifiable_customer"))
+        "resolution", i, "anonymous", lambda t, s: _count(t, s & (t.reason == "unverifiable_customer"))
     )
 
     def read(row: dict[str, Any]) -> MetricValue:
@@ -717,7 +723,7 @@ def _revenue_retained(p: _Plan, r: MetricRequest, i: int) -> Reader:
     counted = p.status_count("save", i, "counted")
     total = p.e("save", i, "value", lambda t, s: t.value.sum(where=s & (t.status == "counted")))
     no_value = p.e(
-        "save", i, "no_value", lambda t, s: t.count(where=s & (t.status == "counted") & t.value.isnull())
+        "save", i, "no_value", lambda t, s: _count(t, s & (t.status == "counted") & t.value.isnull())
     )
     pending = p.status_count("save", i, "pending")
     pending_value = p.e("save", i, "pending_value", lambda t, s: t.value.sum(where=s & (t.status == "pending")))
