@@ -33,7 +33,7 @@ def _unavailable(why: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     try:
         import pyspark  # noqa: F401
     except ImportError as exc:
@@ -54,6 +54,7 @@ def spark():
             "spark.sql.adaptive.enabled": "false",
             "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
             "spark.ui.showConsoleProgress": "false",
+            "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse")),
         },
         app_name="outcomes-conformance",
     )
@@ -72,7 +73,8 @@ def both(spark, scenario, tmp_path):
     def spark_facts(s: Scenario) -> SparkFacts:
         folder = tmp_path / f"parquet{len(opened)}"
         export_parquet(s.ws.facts(), folder)
-        sf = SparkFacts(spark, parquet=str(folder), evidence_path=str(tmp_path / f"evidence{len(opened)}"))
+        # one evidence folder per scenario: a later export of the same scenario finds its earlier evidence
+        sf = SparkFacts(spark, parquet=str(folder), evidence_path=str(s.root / "spark-evidence"))
         opened.append(sf)
         return sf
 
@@ -373,7 +375,12 @@ def test_a_workspace_settles_explains_and_reruns_on_spark(spark, tmp_path, monke
     r = runner.invoke(app, ["explain", "worked-example/2026-10", "2", "-w", str(ws), "--json"])
     assert r.exit_code == 0, r.output
     (part,) = json.loads(r.output)
-    assert {x["interaction_id"] for x in part["samples"] if x["status"] == "counted"} == {"w1", "w2", "w10", "w13"}
+    assert {x["interaction_id"] for x in part["samples"] if x["status"] == "counted"} == {
+        "w1",
+        "w2",
+        "w10",
+        "w13",
+    }
     assert "LEAD" in part["sql"] and "`" in part["sql"]  # the SQL Spark ran, in Spark's dialect
 
     r = runner.invoke(app, ["rerun", "worked-example/2026-10", "-w", str(ws), "--json"])
@@ -387,3 +394,123 @@ def test_a_workspace_settles_explains_and_reruns_on_spark(spark, tmp_path, monke
     monkeypatch.delenv("OUTCOMES_FACTS_ENGINE")
     r = runner.invoke(app, ["settle", "worked-example", "--period", "2026-10", "-w", str(ws)])
     assert r.exit_code == 1 and "same fingerprint" in r.output  # DuckDB sees the fingerprint Spark recorded
+
+
+def test_catalog_tables_by_name_settle_like_the_parquet_folder(both, spark, tmp_path):
+    """Facts as tables of the session's catalog (as a Hive metastore would hold them), evidence as tables too."""
+    from outcomes.facts.spark import SparkFacts
+
+    make, spark_facts = both
+    s = make((WORKED_MONTH / "contract.yaml").read_text())
+    s.ws.facts().ingest("interactions", WORKED_MONTH / "interactions.csv", now=SCENARIO_NOW)
+    export_parquet(s.ws.facts(), tmp_path / "to_catalog")
+    spark.sql("CREATE DATABASE IF NOT EXISTS conformance_facts")
+    spark.sql("CREATE DATABASE IF NOT EXISTS conformance_evidence")
+    for name in ("interactions", "events", "batches"):
+        df = spark.read.parquet(str(tmp_path / "to_catalog" / name))
+        df.write.mode("overwrite").saveAsTable(f"conformance_facts.{name}")
+    tables = {n: f"conformance_facts.{n}" for n in ("interactions", "events", "batches")}
+    with SparkFacts(spark, tables=tables, evidence_database="conformance_evidence") as catalog:
+        d, k, evidence = _same(s.ws.facts(), catalog, s, "2026-10")
+        table = k.measures[0].evidence_table
+        assert catalog.has_table(table)
+        assert spark.catalog.tableExists(table, "conformance_evidence")
+        catalog.drop_table(table)
+        assert not catalog.has_table(table)
+    assert k.to_dict()["total"] == "2030.00"
+
+
+def test_an_adjustment_for_a_changed_earlier_period_agrees(both):
+    """October settled (and recorded) on each engine, then a fact of October changes: November bills the
+    difference with the same lines and the same fate changes on both."""
+    import re
+
+    from outcomes.settle import compute, settle
+
+    make, spark_facts = both
+    novembers = []
+    for engine in ("duckdb", "spark"):
+        s = make(CONTRACT)
+        s.rows("""
+            u1,crm,a,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,agent,5,p,false,,
+            u2,crm,b,chat,tech,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,agent,4,p,false,,
+        """)
+        facts = s.ws.facts() if engine == "duckdb" else spark_facts(s)
+        settle(s.ws.ledger(), facts, s.contract.contract, "2026-10")
+        s.rows(  # u1's survey comes back low after October was settled
+            """
+            u1,crm,a,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,agent,1,p,false,,
+        """,
+            clock=False,
+        )
+        facts = s.ws.facts() if engine == "duckdb" else spark_facts(s)
+        november = compute(s.ws.ledger(), facts, s.contract.contract, "2026-11")
+        text = json.dumps(november.to_dict(), default=str, sort_keys=True)
+        novembers.append(json.loads(re.sub(r"evidence_(adj_)?[0-9a-f]{12}", "<evidence>", text)))
+    duck, spark_side = novembers
+    assert duck == spark_side
+    adjustments = {
+        ln["details"]["adjusts"]["kind"]: ln for ln in spark_side["lines"] if ln["kind"] == "adjustment"
+    }
+    assert set(adjustments) == {"outcome_fee", "service_credit"}  # csat_top2box fell too
+    adjustment = adjustments["outcome_fee"]
+    assert adjustment["amount"] == "-7.00"  # u1 no longer counts in October's refunds tier
+    changes = adjustment["details"]["fate_changes"]
+    assert changes == [
+        {
+            "outcome": "resolution",
+            "before": "counted",
+            "after": "excluded:low_csat",
+            "contacts": 1,
+            "ids": ["u1"],
+            "repeat_ids": None,
+        }
+    ]
+
+
+# -- settings: no Spark needed ----------------------------------------------------------------------------
+
+
+def _settings(tmp_path: Path, facts_toml: str):
+    from outcomes.workspace import Settings
+
+    (tmp_path / "outcomes.toml").write_text("[facts]\n" + facts_toml, encoding="utf-8")
+    return Settings.load(tmp_path)
+
+
+def test_spark_settings_resolve_paths_and_take_environment_overrides(tmp_path, monkeypatch):
+    s = _settings(tmp_path, 'engine = "spark"\nspark_parquet = "export"\nspark_master = "local[2]"\n')
+    assert (s.engine, s.spark_master) == ("spark", "local[2]")
+    assert s.spark_parquet == str((tmp_path / "export").resolve())  # relative to the workspace
+    monkeypatch.setenv("OUTCOMES_SPARK_PARQUET", "s3a://bucket/facts")
+    monkeypatch.setenv("OUTCOMES_SPARK_TABLES", "interactions=db.i, events=db.e")
+    monkeypatch.setenv("OUTCOMES_SPARK_MASTER", "spark://head:7077")
+    s = _settings(tmp_path, 'engine = "spark"\n[facts.spark_conf]\n"spark.executor.memory" = "8g"\n')
+    assert s.spark_parquet == "s3a://bucket/facts"  # a URI is kept as written
+    assert s.spark_tables == {"interactions": "db.i", "events": "db.e"}
+    assert s.spark_master == "spark://head:7077"
+    assert s.spark_conf == {"spark.executor.memory": "8g"}
+
+
+def test_bad_engine_settings_name_the_file_the_field_and_the_fix(tmp_path, monkeypatch):
+    from outcomes.workspace import Workspace, WorkspaceError
+
+    with pytest.raises(WorkspaceError, match=r'outcomes.toml: facts.engine must be "duckdb" or "spark"'):
+        _settings(tmp_path, 'engine = "postgres"\n')
+    with pytest.raises(WorkspaceError, match=r"facts.spark_tables names bogus; the tables are interactions"):
+        _settings(tmp_path, 'engine = "spark"\nspark_tables = { bogus = "db.x" }\n')
+    _settings(tmp_path, 'engine = "spark"\n')
+    with pytest.raises(
+        WorkspaceError, match=r"set exactly one of facts.spark_parquet .* or facts.spark_tables"
+    ):
+        Workspace(tmp_path).facts()
+
+
+def test_every_engine_setting_and_variable_is_documented():
+    from outcomes.workspace import ENVIRONMENT
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "spark.md").read_text()
+    for key, var in ENVIRONMENT.items():
+        if key == "engine" or key.startswith("spark_"):
+            assert f"`{key}`" in doc and f"`{var}`" in doc, key
+    assert "`spark_conf`" in doc and "outcomes facts export" in doc
