@@ -357,7 +357,12 @@ class SparkFacts:
         )
 
     def quarantine(self, batch: int | None = None) -> list[dict[str, Any]]:
-        return []
+        from .errors import IngestError
+
+        raise IngestError(
+            "the quarantine is kept by the DuckDB store, where ingest writes it; the facts engine is spark, which "
+            "reads exported facts only: run this with OUTCOMES_FACTS_ENGINE=duckdb"
+        )
 
     def batches(self) -> list[dict[str, Any]]:
         import json
