@@ -408,7 +408,12 @@ def test_catalog_tables_by_name_settle_like_the_parquet_folder(both, spark, tmp_
     spark.sql("CREATE DATABASE IF NOT EXISTS conformance_evidence")
     for name in ("interactions", "events", "batches"):
         df = spark.read.parquet(str(tmp_path / "to_catalog" / name))
+        if name == "interactions":  # stored as instants (TIMESTAMP), as many warehouses do: read back at UTC
+            for column in ("opened_at", "first_response_at", "closed_at"):
+                df = df.withColumn(column, df[column].cast("timestamp_ltz"))
         df.write.mode("overwrite").saveAsTable(f"conformance_facts.{name}")
+    stored = dict(spark.table("conformance_facts.interactions").dtypes)
+    assert stored["opened_at"] == "timestamp"  # TIMESTAMP, not TIMESTAMP_NTZ
     tables = {n: f"conformance_facts.{n}" for n in ("interactions", "events", "batches")}
     with SparkFacts(spark, tables=tables, evidence_database="conformance_evidence") as catalog:
         d, k, evidence = _same(s.ws.facts(), catalog, s, "2026-10")
