@@ -200,8 +200,11 @@ def test_the_worked_month_settles_identically(both):
     s = make((WORKED_MONTH / "contract.yaml").read_text())
     summary = s.ws.facts().ingest("interactions", WORKED_MONTH / "interactions.csv", now=SCENARIO_NOW)
     assert summary.accepted == 14
-    d, k, evidence = _same(s.ws.facts(), spark_facts(s), s, "2026-10")
+    sf = spark_facts(s)
+    d, k, evidence = _same(s.ws.facts(), sf, s, "2026-10")
     assert k.to_dict()["total"] == "2030.00"  # the hand-settled invoice (../shared/examples/worked-month)
+    # the evidence is also a table of the engine's Ibis backend by its own name, as on DuckDB
+    assert sf.ibis().table(k.measures[0].evidence_table).count().to_pyarrow().as_py() == len(evidence)
     assert _fate(evidence, "resolution", "w4") == ("excluded", "repeat_contact", "w5")
 
 

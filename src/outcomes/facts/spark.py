@@ -304,6 +304,7 @@ class SparkFacts:
             self.drop_table(table)
             raise
         written = self._read_evidence(table)
+        written.createOrReplaceTempView(table)  # so `self.ibis().table(table)` reads it too, as on DuckDB
         rows = (
             written.groupBy("outcome", "workflow", "status", "reason")
             .agg(F.count(F.lit(1)).alias("n"), F.sum("value").alias("value"))
@@ -326,14 +327,13 @@ class SparkFacts:
 
     def evidence(self, table: str) -> ibis.Table:
         """A stored evidence table as an Ibis table (for explain and the adjustments' fate changes)."""
-        df = self._read_evidence(table)
-        view = f"{table}_{self._tag}"
-        df.createOrReplaceTempView(view)
-        return self.ibis().table(view)
+        # a temporary view named as the table (evidence names are unique: evidence_<uuid>)
+        self._read_evidence(table).createOrReplaceTempView(table)
+        return self.ibis().table(table)
 
     def drop_table(self, table: str) -> None:
         """Remove an evidence table (its Parquet folder, or the catalog table)."""
-        self.session.catalog.dropTempView(f"{table}_{self._tag}")
+        self.session.catalog.dropTempView(table)
         if self.evidence_database is not None:
             self.session.sql(f"DROP TABLE IF EXISTS {self._evidence_location(table)}")
             return
