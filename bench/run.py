@@ -79,7 +79,7 @@ def task(kind: str, *args: str) -> None:
             "counted": {m.name: sum(m.counted().values()) for m in result.measures},
             "candidates": {m.name: m.summary()["candidates"] for m in result.measures},
         }
-        ws.facts().con.execute(f'DROP TABLE IF EXISTS "{result.measures[0].evidence_table}"')
+        ws.facts().drop_table(result.measures[0].evidence_table)
         ws.close()
     elif kind == "floor":
         import duckdb

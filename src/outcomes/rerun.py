@@ -97,7 +97,7 @@ def rerun(ledger: Ledger, facts, ref: str) -> RerunReport:
         evidence_table=table,
         version=row.version,
     )
-    facts.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    facts.drop_table(table)
     again = result.to_dict()["lines"]
     lines = []
     for i in range(max(len(recorded["lines"]), len(again))):
