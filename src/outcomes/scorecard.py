@@ -316,6 +316,19 @@ def to_json(card: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------ the I/O
 
 
+def _settled_evidence(facts: Any, settled: Any, contract: Contract) -> Any:
+    """The evidence a settlement of the period wrote, when the facts and the contract version are the ones it
+    measured (same digest): the scorecard reads it instead of verifying every outcome again."""
+    if settled is None or not settled.outcomes or settled.version != contract.version:
+        return None
+    if settled.input_digest != facts.digest():
+        return None
+    try:
+        return facts.ibis().table(settled.outcomes[0].evidence_table)
+    except Exception:  # the evidence is gone (retention): measure again
+        return None
+
+
 def collect(
     ws: Any,
     contract_id: str,
@@ -384,6 +397,7 @@ def collect(
             clocks,
             requests(contract, workflow),
             settled_total=total,
+            evidence=_settled_evidence(facts, settled, contract),
         )
         by_name = {v.request.name: v for v in measured}
         cost = by_name["cost_per_verified_resolution"]

@@ -290,7 +290,10 @@ def compute(
     wanted = levels.requests(contract)
     if wanted:
         values = {
-            v.request: v for v in measure_metrics(contract, interactions, events, window, clocks, wanted)
+            v.request: v
+            for v in measure_metrics(
+                contract, interactions, events, window, clocks, wanted, evidence=facts.ibis().table(table)
+            )
         }
     value = None
     vs = contract.pricing.value_share

@@ -226,8 +226,10 @@ class _Plan:
         window: Window,
         clocks: Clocks,
         requests: Sequence[MetricRequest],
+        evidence: ibis.Table | None = None,
     ):
         self.contract = contract
+        self.settled_evidence = evidence
         self.interactions = interactions
         self.events = events
         self.window = window
@@ -312,9 +314,13 @@ class _Plan:
             found = outcome_of_kind(self.contract, kind)
             if found is None:
                 return None
-            self._sources[key] = evidence(
-                self.contract, found[0], self.interactions, self.events, self.window, self.clocks
-            )
+            if self.settled_evidence is not None:
+                ev = self.settled_evidence
+                self._sources[key] = ev.filter(ev.outcome == found[0])
+            else:
+                self._sources[key] = evidence(
+                    self.contract, found[0], self.interactions, self.events, self.window, self.clocks
+                )
         return self._sources[key]
 
     # -- registering aggregates ----------------------------------------------------------------
@@ -835,10 +841,11 @@ def _plan(
     clocks: Clocks,
     requests: Sequence[MetricRequest],
     settled_total: Decimal | None,
+    evidence: ibis.Table | None = None,
 ) -> tuple[_Plan, list[Reader]]:
     for r in requests:
         check_request(contract, r)
-    plan = _Plan(contract, interactions, events, window, clocks, requests)
+    plan = _Plan(contract, interactions, events, window, clocks, requests, evidence)
     readers = []
     for r in requests:
         i = plan.set_index(r.workflows)
@@ -860,14 +867,17 @@ def measure_metrics(
     *,
     con: ibis.BaseBackend | None = None,
     settled_total: Decimal | None = None,
+    evidence: ibis.Table | None = None,
 ) -> list[MetricValue]:
     """Measure every request (in their order) with one query on `con` (default: the tables' backend).
 
     `interactions` and `events` are the facts (e.g. `FactsStore.interactions(as_of_batch)`); `clocks` decide
     which look-ahead windows are observed (pending saves and containments are not counted). `settled_total`
-    is used by cost_per_verified_resolution requests that carry none themselves.
+    is used by cost_per_verified_resolution requests that carry none themselves. `evidence`: the evidence
+    already written for this contract version, period and facts (a settlement's), read instead of measuring
+    the outcomes again; the caller vouches that it is of the same inputs.
     """
-    plan, readers = _plan(contract, interactions, events, window, clocks, requests, settled_total)
+    plan, readers = _plan(contract, interactions, events, window, clocks, requests, settled_total, evidence)
     expr = plan.expression()
     row: dict[str, Any] = {}
     if expr is not None:
