@@ -49,7 +49,9 @@ def task(kind: str, *args: str) -> None:
     if kind == "generate":
         from outcomes.generate import generate
 
-        extra = generate(Path(args[0]), contacts=int(args[1]), months=1, seed=SEED, start=START)
+        months = int(args[2]) if len(args) > 2 else 1
+        start = args[3] if len(args) > 3 else START
+        extra = generate(Path(args[0]), contacts=int(args[1]), months=months, seed=SEED, start=start)
         extra = {"interactions": extra["interactions"], "events": extra["events"]}
     elif kind == "ingest":
         from outcomes.contract import read_contract
@@ -159,6 +161,8 @@ def main() -> None:
     ap.add_argument("--repeat", default="3,3,2", help="runs per size (one number for all, or one per size)")
     ap.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit of every measurement")
     ap.add_argument("--csv-up-to", type=int, default=10_000_000, help="also time CSV ingest up to this size")
+    ap.add_argument("--history-months", type=int, default=6,
+                    help="settle the same month out of this many months of facts (smallest size; 0: skip)")
     ap.add_argument("--task", nargs="+")
     a = ap.parse_args()
     if a.task:
@@ -231,6 +235,9 @@ def main() -> None:
             "total": settles[0]["total"],
         })
         shutil.rmtree(ws, ignore_errors=True)
+    history = None
+    if a.history_months > 1:
+        history = _history(console, sizes[0], repeats[0], a.history_months, results[0])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -239,6 +246,7 @@ def main() -> None:
         "versions": _versions(),
         "memory_limit": a.memory_limit,
         "results": results,
+        "history": history,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"settle-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -246,6 +254,37 @@ def main() -> None:
     (RESULTS / f"settle-{stamp}.md").write_text(md)
     (RESULTS / "latest.md").write_text(md)
     print(md)
+
+
+def _history(console, n: int, repeat: int, months: int, alone: dict) -> dict:
+    """Incremental reads: the same month settled from a store holding `months` months of facts, against the
+    store holding that month alone (the month's own volume is the same)."""
+    first = f"2026-{7 - months:02d}" if months < 7 else None
+    if first is None:
+        raise SystemExit("--history-months must be at most 6 (the history ends with 2026-06)")
+    data = DATA / f"c{n}-s{SEED}-m{months}"
+    if not (data / "interactions.parquet").exists():
+        with console.status(f"generating {months} months of {n:,} contacts"):
+            _task(["generate", str(data), str(n), str(months), first])
+    ws = DATA / f"ws-{n}-m{months}"
+    with console.status(f"ingesting {months} months"):
+        ing = _task(["ingest", str(data), str(ws)])
+    runs = []
+    for i in range(repeat):
+        with console.status(f"{months} months: settle run {i + 1}/{repeat}"):
+            runs.append(_task(["settle", str(ws)]))
+    shutil.rmtree(ws, ignore_errors=True)
+    med = statistics.median(x["seconds"] for x in runs)
+    return {
+        "months": months,
+        "contacts_per_month": n,
+        "interaction_rows": ing["interactions_rows"],
+        "settle_median_seconds": round(med, 3),
+        "settle_runs": [round(x["seconds"], 3) for x in runs],
+        "settle_peak_mib": round(max(x["peak_mib"] for x in runs)),
+        "alone_settle_median_seconds": alone["settle_median_seconds"],
+        "ratio_to_alone": round(med / alone["settle_median_seconds"], 2),
+    }
 
 
 def _markdown(r: dict) -> str:
@@ -276,6 +315,12 @@ def _markdown(r: dict) -> str:
                   f"{b['settle_median_seconds'] / a['settle_median_seconds']:.1f}x, floor "
                   f"{b['floor_median_seconds'] / a['floor_median_seconds']:.1f}x, scorecard "
                   f"{b['scorecard_median_seconds'] / a['scorecard_median_seconds']:.1f}x."]
+    h = r.get("history")
+    if h:
+        lines += ["", f"Incremental reads: settling 2026-06 from a store of {h['months']} months "
+                  f"({h['interaction_rows']:,} rows, {h['contacts_per_month']:,} contacts a month) took "
+                  f"{h['settle_median_seconds']} s (peak {h['settle_peak_mib']:,} MiB) against "
+                  f"{h['alone_settle_median_seconds']} s from the month alone: {h['ratio_to_alone']}x."]
     return "\n".join(lines) + "\n"
 
 
