@@ -20,6 +20,7 @@ from typing import Any
 from outcomes.contract.schema import Contract
 from outcomes.metrics.library import MetricRequest, MetricValue
 from outcomes.period import Period
+from outcomes.right_channels import RightChannels
 from outcomes.service_levels import as_decimal
 
 
@@ -81,13 +82,7 @@ GROUPS: tuple[tuple[str, str, tuple[Line, ...]], ...] = (
             Line("asa_seconds", "ASA (seconds)", "seconds", "asa_seconds"),
             Line("aht_seconds", "AHT (seconds, guardrail)", "seconds", "aht_seconds", guardrail=True),
             Line("qa_mean", "QA mean", "mean", "qa_mean"),
-            Line(
-                "right_channel_share",
-                "Right-channel share",
-                "rate",
-                None,
-                not_defined="not defined yet: the facts do not record which channel was the right one",
-            ),
+            Line("right_channel_share", "Right-channel share", "rate", "right_channel_share"),
         ),
     ),
 )
@@ -117,11 +112,14 @@ def trend_periods(period: Period, n: int) -> list[Period]:
     return out[::-1]
 
 
-def requests(contract: Contract, workflow: str | None) -> list[MetricRequest]:
+def requests(
+    contract: Contract, workflow: str | None, right_channels: RightChannels | None = None
+) -> list[MetricRequest]:
     """The scorecard's metric requests for one workflow (None: all of the contract's workflows, pooled).
 
     service_level uses the contract's own threshold when a service-level measure sets one, and
     revenue_influenced the value share's window when it has one; else the library's defaults.
+    right_channel_share uses `right_channels` (None: not measured, the value says so).
     """
     wfs = (workflow,) if workflow is not None else None
     threshold = window = None
@@ -153,6 +151,11 @@ def requests(contract: Contract, workflow: str | None) -> list[MetricRequest]:
                 wfs,
                 threshold=threshold if name == "service_level" else None,
                 window=window if name == "revenue_influenced" else None,
+                right_channels=(
+                    right_channels.by_intent
+                    if right_channels is not None and name == "right_channel_share"
+                    else None
+                ),
             )
         )
     return out
@@ -208,8 +211,11 @@ def scorecard(
     trend: Sequence[str] | None = None,
     baseline: str | None = None,
     workflow: str | None = None,
+    right_channels: RightChannels | None = None,
 ) -> dict[str, Any]:
     """The scorecard as a JSON-able dict, from values already measured.
+
+    `right_channels` is the mapping right_channel_share was measured with; the card shows it (None: none).
 
     `values_by_period` maps a period label to its values (metric -> MetricValue) or to a text saying why it
     has none. `trend` lists the periods shown, oldest first, ending with `period` (default: `period` alone).
@@ -263,6 +269,7 @@ def scorecard(
         "period": period,
         "trend": shown,
         "baseline": baseline,
+        "right_channels": right_channels.as_dict() if right_channels is not None else None,
         "groups": groups,
     }
 
@@ -324,6 +331,7 @@ def collect(
     workflow: str | None = None,
     trend: int = DEFAULT_TREND,
     baseline: str | None = None,
+    right_channels: RightChannels | None = None,
 ) -> dict[str, Any]:
     """Measure the scorecard of a contract from a workspace (latest facts) and lay it out.
 
@@ -382,7 +390,7 @@ def collect(
             events,
             Window.of(contract, p),
             clocks,
-            requests(contract, workflow),
+            requests(contract, workflow, right_channels),
             settled_total=total,
         )
         by_name = {v.request.name: v for v in measured}
@@ -409,4 +417,5 @@ def collect(
         trend=[p.label for p in shown],
         baseline=base.label,
         workflow=workflow,
+        right_channels=right_channels,
     )
