@@ -415,6 +415,10 @@ def test_right_channel_share_is_per_workflow_and_ignores_abandoned(scenario):
     assert _exact(share["web"]) == Fraction(1, 2)  # w1 right, w2 wrong, w3 abandoned: not handled
     assert _exact(share["general"]) == 1  # g1 right; g2's intent has no mapping
     assert _exact(share[None]) == Fraction(2, 3)  # pooled: one numerator, one denominator
+    assert share["web"]["trend"][0]["exact"] == "1/2"
+    none_mapped = parse_right_channels("password_reset: [bot]")
+    rc = _rows(collect(s.ws, "card", "2026-10", trend=1, right_channels=none_mapped))["right_channel_share"]
+    assert rc["value"] is None and rc["undefined"] == "empty denominator"  # a mapping, but no such intent
 
 
 def test_a_right_channel_mapping_with_a_mistake_names_the_file_line_and_fix():

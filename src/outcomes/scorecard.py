@@ -30,14 +30,13 @@ class ScorecardError(Exception):
 
 @dataclass(frozen=True)
 class Line:
-    """One row of the scorecard. `metric` is a library metric, or None when the row is not defined yet."""
+    """One row of the scorecard: a library metric (`metric`), shown under `label` in `unit`."""
 
     key: str
     label: str
     unit: str  # rate | mean | score | seconds | money
-    metric: str | None
+    metric: str
     guardrail: bool = False
-    not_defined: str | None = None
 
 
 #: The three groups, in order, each with its rows in order (definitions: docs/scorecard.md).
@@ -88,9 +87,7 @@ GROUPS: tuple[tuple[str, str, tuple[Line, ...]], ...] = (
 )
 
 #: The library metrics a scorecard measures, in order.
-SCORECARD_METRICS: tuple[str, ...] = tuple(
-    ln.metric for _, _, lines in GROUPS for ln in lines if ln.metric is not None
-)
+SCORECARD_METRICS: tuple[str, ...] = tuple(ln.metric for _, _, lines in GROUPS for ln in lines)
 
 DEFAULT_TREND = 3
 MAX_TREND = 24
@@ -189,13 +186,11 @@ def _diff(a: Fraction | Decimal | None, b: Fraction | Decimal | None) -> Fractio
 
 def _cell(line: Line, values: PeriodValues | None) -> tuple[Fraction | Decimal | None, str | None]:
     """(value, why undefined) of one row in one period."""
-    if line.not_defined is not None:
-        return None, line.not_defined
     if values is None:
         return None, "not measured"
     if isinstance(values, str):
         return None, values
-    mv = values.get(line.metric or "")
+    mv = values.get(line.metric)
     if mv is None:
         return None, "not measured"
     if mv.value is None:
