@@ -524,7 +524,7 @@ def test_cli_writes_charts_and_reads_a_right_channel_mapping(rich_ws, tmp_path):
     mapping = tmp_path / "right.yaml"
     mapping.write_text(RIGHT, encoding="utf-8")
     runner = CliRunner()
-    args = ["scorecard", "rich", "--period", "2026-10", "--trend", "2", "-w", root]
+    args = ["scorecard", "rich", "--period", "2026-10", "--trend", "1", "-w", root]
     charts = tmp_path / "charts"
     r = runner.invoke(
         _app(),
