@@ -471,9 +471,16 @@ def test_chart_of_a_group_has_one_panel_per_metric_each_on_its_own_axis():
     card = _card_of_three_months()
     spec = group_chart(card, "customer").to_dict()
     assert spec["facet"]["field"] == "metric"
-    assert spec["facet"]["sort"] == [ln.label for ln in GROUPS[0][2]]  # the scorecard's order
+    # the scorecard's order; rates say they are in percent
+    assert spec["facet"]["sort"] == [
+        "CSAT top-2-box (%)",
+        "CSAT mean",
+        "NPS",
+        "CES mean",
+        "Survey response rate (%)",
+    ]
     assert spec["resolve"]["scale"]["y"] == "independent"
-    rows = [r for r in chart_rows(card, "customer") if r["metric"] == "CSAT top-2-box"]
+    rows = [r for r in chart_rows(card, "customer") if r["metric"] == "CSAT top-2-box (%)"]
     # rates in percent; the undefined September is None (a gap), the baseline its own row
     assert [(r["period"], r["role"], r["value"]) for r in rows] == [
         ("2026-08", "trend", 50.0),
@@ -482,7 +489,7 @@ def test_chart_of_a_group_has_one_panel_per_metric_each_on_its_own_axis():
         ("2026-08", "baseline", 50.0),
     ]
     assert rows[1]["shown"] == "undefined: no ratings"
-    money = [r for r in chart_rows(card, "financial") if r["metric"] == "Revenue retained"]
+    money = [r for r in chart_rows(card, "financial") if r["metric"] == "Revenue retained (EUR)"]
     assert money[-2]["value"] == 1234.5 and money[-2]["unit"] == "EUR" and money[-2]["shown"] == "1234.50"
     with pytest.raises(ValueError, match="no scorecard group 'nope'"):
         group_chart(card, "nope")

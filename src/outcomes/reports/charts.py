@@ -42,6 +42,15 @@ def axis_unit(unit: str, currency: str) -> str:
     }.get(unit, unit)
 
 
+def panel_title(label: str, unit: str, currency: str) -> str:
+    """A panel's title: the row's label, with the unit when the label does not say it (rates, money)."""
+    if unit == "rate":
+        return f"{label} (%)"
+    if unit == "money":
+        return f"{label} ({currency})"
+    return label
+
+
 def plotted(value: str | None, unit: str) -> float | None:
     """A scorecard value (a 6-place decimal text) as a chart coordinate: rates in percent.
 
@@ -61,10 +70,11 @@ def chart_rows(card: Mapping[str, Any], group: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for m in g["metrics"]:
         unit = axis_unit(m["unit"], card["currency"])
+        title = panel_title(m["label"], m["unit"], card["currency"])
         for pt in m["trend"]:
             rows.append(
                 {
-                    "metric": m["label"],
+                    "metric": title,
                     "unit": unit,
                     "period": pt["period"],
                     "role": "trend",
@@ -76,7 +86,7 @@ def chart_rows(card: Mapping[str, Any], group: str) -> list[dict[str, Any]]:
         if b is not None:
             rows.append(
                 {
-                    "metric": m["label"],
+                    "metric": title,
                     "unit": unit,
                     "period": b["period"],
                     "role": "baseline",
@@ -91,7 +101,7 @@ def group_chart(card: Mapping[str, Any], group: str) -> alt.FacetChart:
     """One group's chart: a panel per metric (in the scorecard's order) with an independent y axis."""
     g = _group(card, group)
     rows = chart_rows(card, group)
-    labels = [m["label"] for m in g["metrics"]]
+    titles = [panel_title(m["label"], m["unit"], card["currency"]) for m in g["metrics"]]
     data = alt.Data(values=rows)
     x = alt.X("period:O", sort=list(card["trend"]), title=None, axis=alt.Axis(labelAngle=0))
     # a fixed axis width keeps the panels of a row aligned whatever their labels
@@ -148,7 +158,7 @@ def group_chart(card: Mapping[str, Any], group: str) -> alt.FacetChart:
         layered.facet(
             facet=alt.Facet(
                 "metric:N",
-                sort=labels,
+                sort=titles,
                 title=None,
                 header=alt.Header(labelFontWeight="bold", labelFontSize=11),
             ),
