@@ -3,6 +3,7 @@ force, and which contacts the contract counts (the billing effect of a finding i
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -33,6 +34,8 @@ class Context:
     history: ibis.Table | None = None  # every version, with _batch and _until (reclassification)
     thresholds: Thresholds = field(default_factory=Thresholds)
     _prices: Prices | None = None
+    _counted: ibis.Table | None = None
+    _counted_name: str = ""
 
     @property
     def window(self) -> Window:
@@ -77,12 +80,21 @@ class Context:
             parts.append(e.select("outcome", "interaction_id", "workflow"))
         return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
+    def counted_cached(self) -> ibis.Table:
+        """`counted()` computed once per check and kept by the engine (a temporary table) for the detectors."""
+        if self._counted is None:
+            backend = self.interactions._find_backend()
+            name = f"_integrity_counted_{uuid.uuid4().hex[:12]}"
+            self._counted = backend.create_table(name, self.counted(), temp=True)
+            self._counted_name = name
+        return self._counted
+
     def counted_of(self, ids: list[str]) -> dict[str, tuple[str, str]]:
         """interaction_id -> (outcome, workflow) for those of `ids` the contract counts in the period."""
         if not ids:
             return {}
         wanted = ibis.memtable(pa.table({"_wanted_id": pa.array(sorted(set(ids)), pa.string())}))
-        c = self.counted()
+        c = self.counted_cached()
         j = c.inner_join(wanted, c.interaction_id == wanted._wanted_id)
         rows = j.select("interaction_id", "outcome", "workflow").to_pyarrow().to_pylist()
         return {r["interaction_id"]: (r["outcome"], r["workflow"]) for r in rows}
@@ -90,11 +102,22 @@ class Context:
     @property
     def prices(self) -> Prices:
         if self._prices is None:
-            c = self.counted()
+            c = self.counted_cached()
             rows = c.group_by("outcome", "workflow").agg(n=c.count()).to_pyarrow().to_pylist()
             counts = {(r["outcome"], r["workflow"]): int(r["n"]) for r in rows}
             self._prices = Prices(self.contract, self.period, counts)
         return self._prices
+
+    def release(self) -> None:
+        """Drop what the check kept in the engine."""
+        if self._counted is None:
+            return
+        backend = self._counted._find_backend()
+        try:
+            backend.drop_table(self._counted_name, force=True)
+        except Exception:  # ibis 12 cannot drop from a DuckDB connection it was handed; plain SQL can
+            backend.raw_sql(f'DROP TABLE IF EXISTS "{self._counted_name}"')
+        self._counted = None
 
     def money(self, amount: Decimal) -> Decimal:
         return round_money(amount, self.currency)

@@ -32,7 +32,10 @@ def check(ctx: Context, only: Sequence[str] | None = None) -> Report:
         raise IntegrityError(
             f"unknown detector {', '.join(map(repr, unknown))}; choose from {', '.join(DETECTORS)}"
         )
-    runs = [RUNNERS[n](ctx) for n in DETECTORS if n in names]
+    try:
+        runs = [RUNNERS[n](ctx) for n in DETECTORS if n in names]
+    finally:
+        ctx.release()
     c = ctx.contract
     return Report(c.contract, c.version, ctx.period.label, c.currency, ctx.thresholds, runs)
 
