@@ -630,6 +630,7 @@ def _inject(gm: _Gaming, r: Rows, dup: np.ndarray, win: _Window, pool: _Pool):
     bad = r["reopened"] | (r["spawn"] == REPEAT) | (st == TRANSFERRED) | came_back
     withheld = steer & bad & (r["csat"] >= 0) & (g.random(n) < SUPPRESS_P)
     r["csat"] = np.where(withheld, NULL, r["csat"]).astype(np.int16)
+    used |= withheld
     pos = np.flatnonzero(withheld)
     labels.append(("survey_selection_bias", pos, agent_names(pos), "I"))
 
