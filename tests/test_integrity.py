@@ -296,6 +296,10 @@ def test_tiered_prices_use_the_last_units_tier():
     assert Prices(c, period, {("resolution", "general"): 3}).unit("resolution", "general") == Decimal("3.00")
     assert Prices(c, period, {}).unit("resolution", "general") == Decimal("4.00")
     assert Prices(c, period, {}).unit("resolution", "other") is None
+    # a contact counted by two outcomes is priced by the one that pays, whatever the order
+    priced = Prices(c, period, {})
+    for pairs in ([("resolution", "general"), ("save", "general")], [("save", "general"), ("resolution", "general")]):
+        assert priced.paid(pairs) == ("resolution", "general")
 
 
 # --- the command ---------------------------------------------------------------------------------------------
@@ -389,3 +393,40 @@ def test_generated_gaming_is_found(generated):
         assert truth, run.detector
         hit = len(found & truth)
         assert hit >= 0.9 * len(truth) and hit >= 0.9 * len(found), (run.detector, len(found), len(truth), hit)
+
+
+SAVE_CONTRACT = """
+contract: gaming
+version: 1
+parties: {buyer: Buyer, provider: Provider}
+currency: USD
+timezone: UTC
+term: {start: 2026-01-01, end: 2026-12-31}
+period: month
+system_of_record: crm
+workflows:
+  retention: {queues: [retention]}
+  general: {default: true}
+outcomes:
+  resolution:
+    kind: resolution
+    repeat_contact: {within: 7d, same: [customer, workflow], channels: any}
+  save: {kind: save, handled_by: [agent], retained_for: 30d}
+pricing:
+  outcome_fees:
+    - {outcome: resolution, workflows: [general], unit: "4.00"}
+    - {outcome: save, workflows: [retention], unit: "15.00"}
+"""
+
+
+def test_a_contact_counted_twice_is_priced_by_the_outcome_that_pays(scenario):
+    s = scenario(SAVE_CONTRACT)
+    s.events("a,renewed,2026-01-01T00:00:00Z,,50.00\nzz,renewed,2026-09-01T00:00:00Z,,10.00")
+    # one cancellation cut in two tickets: g1 is a resolution in general (4.00); r1 is a resolution in
+    # retention (counted, no fee) and the customer's save (15.00): one of the two payments is too many
+    s.rows("\n".join([_row("g1", "a", T0, intent="cancel"),
+                      _row("r1", "a", T0 + timedelta(minutes=15), queue="retention", intent="cancel")]),
+           header=HEADER)  # fmt: skip
+    (f,) = _run(s, "split_tickets").findings
+    assert sorted(f.interaction_ids) == ["g1", "r1"] and f.details["extra_counted"] == 1
+    assert f.billing_effect == Decimal("4.00")

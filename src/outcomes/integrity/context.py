@@ -90,14 +90,20 @@ class Context:
         return self._counted
 
     def counted_of(self, ids: list[str]) -> dict[str, tuple[str, str]]:
-        """interaction_id -> (outcome, workflow) for those of `ids` the contract counts in the period."""
+        """interaction_id -> (outcome, workflow) for those of `ids` the contract counts in the period (the priced
+        outcome when two count the same contact)."""
         if not ids:
             return {}
         wanted = ibis.memtable(pa.table({"_wanted_id": pa.array(sorted(set(ids)), pa.string())}))
         c = self.counted_cached()
         j = c.inner_join(wanted, c.interaction_id == wanted._wanted_id)
         rows = j.select("interaction_id", "outcome", "workflow").to_pyarrow().to_pylist()
-        return {r["interaction_id"]: (r["outcome"], r["workflow"]) for r in rows}
+        # A contact can be counted by two outcomes of which at most one has a fee (e.g. a save in a workflow
+        # whose resolutions are not priced): the priced one is what the buyer pays for.
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for r in rows:
+            pairs.setdefault(r["interaction_id"], []).append((r["outcome"], r["workflow"]))
+        return {i: self.prices.paid(p) for i, p in pairs.items()}
 
     @property
     def prices(self) -> Prices:
@@ -153,6 +159,11 @@ class Prices:
         if outcome is None or workflow is None:
             return None
         return self._unit.get((outcome, workflow))
+
+    def paid(self, pairs: list[tuple[str, str]]) -> tuple[str, str]:
+        """Of the (outcome, workflow) pairs that count one contact, the one the buyer pays for: the highest
+        price (a contract lets at most one fee line pay a contact), then the first in name order."""
+        return max(sorted(pairs), key=lambda p: self.unit(*p) if self.unit(*p) is not None else Decimal(-1))
 
     def outcome_for(self, handled_by: str | None, workflow: str | None) -> str | None:
         """The resolution or containment outcome that a contact handled by `handled_by` could earn in
