@@ -2,9 +2,10 @@
 
 Among the resolved, agent-handled system-of-record contacts of one (known) customer handled by one agent for one
 intent (a missing intent is one intent), taken in contact order, a *link* joins each to the previous one when it
-was opened no later than `split_gap_seconds` after that one closed. Chains of links are split groups; the finding lists every contact of every group closed in
-the period. Money at stake: in each group the buyer owes at most one outcome; every other counted contact of the
-group is billed too much (the counted ones except the most expensive).
+was opened no later than `split_gap_seconds` after that one closed. Chains of links are split groups; the
+finding lists every contact of every group closed in the period (contacts closed a day on either side are read
+so that a group straddling a bound is seen). Money at stake: in each group the buyer owes at most one outcome;
+every other counted contact of the group is billed too much (the counted ones except the most expensive).
 """
 
 from __future__ import annotations
