@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from outcomes.cli_integrity import integrity_command
 from outcomes.contract.schema import Contract
 from outcomes.integrity import DETECTORS, Prices, Thresholds, collect
+from outcomes.integrity.model import id_severity
 from outcomes.integrity.stats import GroupTest, holm, standardised
 from outcomes.period import Period
 
@@ -300,6 +301,15 @@ def test_tiered_prices_use_the_last_units_tier():
     priced = Prices(c, period, {})
     for pairs in ([("resolution", "general"), ("save", "general")], [("save", "general"), ("resolution", "general")]):
         assert priced.paid(pairs) == ("resolution", "general")
+
+
+def test_id_severity_rules():
+    t = Thresholds()
+    assert id_severity(2, 100, Decimal("4.00"), t) == "critical"  # billed, 2% of the population
+    assert id_severity(1, 1_000, Decimal("4.00"), t) == "warning"  # billed, 0.1%
+    assert id_severity(20, 1_000, Decimal("0"), t) == "warning"  # unbilled, 2%
+    assert id_severity(1, 1_000, Decimal("0"), t) == "info"  # unbilled and rare
+    assert id_severity(0, 0, Decimal("0"), t) == "info"
 
 
 # --- the command ---------------------------------------------------------------------------------------------
