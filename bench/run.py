@@ -128,6 +128,15 @@ def task(kind: str, *args: str) -> None:
         card = collect(ws, "demo-bank-northwind", PERIOD, trend=1)
         extra = {"groups": len(card["groups"])}
         ws.close()
+    elif kind == "integrity":
+        from outcomes.integrity import collect as integrity
+        from outcomes.workspace import Workspace
+
+        ws = Workspace(Path(args[0]))
+        t0 = time.perf_counter()
+        report = integrity(ws, "demo-bank-northwind", PERIOD)
+        extra = {"findings": len(report.findings)}
+        ws.close()
     elif kind == "floor":
         import duckdb
 
@@ -209,7 +218,7 @@ def main() -> None:
             with console.status(f"ingesting {n:,} from CSV"):
                 csv = _task(["csv", str(data), str(DATA / f"ws-csv-{n}")])
             console.print(f"ingest CSV {csv['rows']:,} rows in {csv['seconds']:.1f} s")
-        settles, floors, cards = [], [], []
+        settles, floors, cards, checks = [], [], [], []
         for i in range(repeat):
             with console.status(f"{n:,}: floor run {i + 1}/{repeat}"):
                 floors.append(_task(["floor", str(data)]))
@@ -217,14 +226,17 @@ def main() -> None:
                 settles.append(_task(["settle", str(ws)]))
             with console.status(f"{n:,}: scorecard run {i + 1}/{repeat}"):
                 cards.append(_task(["scorecard", str(ws)]))
+            with console.status(f"{n:,}: integrity run {i + 1}/{repeat}"):
+                checks.append(_task(["integrity", str(ws)]))
             console.print(
                 f"  run {i + 1}: settle {settles[-1]['seconds']:.2f} s, floor {floors[-1]['seconds']:.2f} s, "
-                f"scorecard {cards[-1]['seconds']:.2f} s"
+                f"scorecard {cards[-1]['seconds']:.2f} s, integrity {checks[-1]['seconds']:.2f} s"
             )
         agree = all(s["counted"] == f["counted"] for s, f in zip(settles, floors, strict=True))
         s_med = statistics.median(s["seconds"] for s in settles)
         f_med = statistics.median(f["seconds"] for f in floors)
         c_med = statistics.median(c["seconds"] for c in cards)
+        i_med = statistics.median(c["seconds"] for c in checks)
         rows = ing["interactions_rows"]
         results.append({
             "contacts_per_month": n,
@@ -247,6 +259,9 @@ def main() -> None:
             "scorecard_median_seconds": round(c_med, 3),
             "scorecard_runs": [round(c["seconds"], 3) for c in cards],
             "scorecard_peak_mib": round(max(c["peak_mib"] for c in cards)),
+            "integrity_median_seconds": round(i_med, 3),
+            "integrity_runs": [round(c["seconds"], 3) for c in checks],
+            "integrity_peak_mib": round(max(c["peak_mib"] for c in checks)),
             "counts_agree_with_floor": agree,
             "counted": settles[0]["counted"],
             "total": settles[0]["total"],
@@ -316,8 +331,8 @@ def _markdown(r: dict) -> str:
         "Plain copy: the ingest's floor, the same Parquet copied as is into a DuckDB file (no validation, no "
         "versions, no row hashes).",
         "",
-        "| contacts/month | interaction rows | ingest Parquet rows/s | plain copy rows/s | ingest CSV rows/s | runs | settle (s) | settle peak MiB | floor (s) | floor peak MiB | settle / floor | scorecard (s) | counts agree |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| contacts/month | interaction rows | ingest Parquet rows/s | plain copy rows/s | ingest CSV rows/s | runs | settle (s) | settle peak MiB | floor (s) | floor peak MiB | settle / floor | scorecard (s) | integrity (s) | counts agree |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for x in r["results"]:
         csv = "-" if x["ingest_csv_rows_per_second"] is None else f"{x['ingest_csv_rows_per_second']:,}"
@@ -325,7 +340,8 @@ def _markdown(r: dict) -> str:
             f"| {x['contacts_per_month']:,} | {x['interaction_rows']:,} | {x['ingest_parquet_rows_per_second']:,} | "
             f"{x['copy_parquet_rows_per_second']:,} | {csv} | {x['runs']} | {x['settle_median_seconds']} | {x['settle_peak_mib']:,} | "
             f"{x['floor_median_seconds']} | {x['floor_peak_mib']:,} | {x['ratio_to_floor']} | "
-            f"{x['scorecard_median_seconds']} | {'yes' if x['counts_agree_with_floor'] else 'NO'} |"
+            f"{x['scorecard_median_seconds']} | {x['integrity_median_seconds']} | "
+            f"{'yes' if x['counts_agree_with_floor'] else 'NO'} |"
         )
     res = r["results"]
     for a, b in zip(res, res[1:], strict=False):
@@ -333,7 +349,8 @@ def _markdown(r: dict) -> str:
                   f"({a['contacts_per_month']:,} -> {b['contacts_per_month']:,}): settle "
                   f"{b['settle_median_seconds'] / a['settle_median_seconds']:.1f}x, floor "
                   f"{b['floor_median_seconds'] / a['floor_median_seconds']:.1f}x, scorecard "
-                  f"{b['scorecard_median_seconds'] / a['scorecard_median_seconds']:.1f}x."]
+                  f"{b['scorecard_median_seconds'] / a['scorecard_median_seconds']:.1f}x, integrity "
+                  f"{b['integrity_median_seconds'] / a['integrity_median_seconds']:.1f}x."]
     h = r.get("history")
     if h:
         lines += ["", f"Incremental reads: settling 2026-06 from a store of {h['months']} months "
