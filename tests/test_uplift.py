@@ -4,6 +4,7 @@ difference-in-differences, the value-share option and the CLI's JSON."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -16,7 +17,7 @@ from outcomes.contract import load_contract_text
 from outcomes.metrics.library import MetricRequest, measure_metrics
 from outcomes.metrics.outcomes import Clocks
 from outcomes.period import Period
-from outcomes.segments import UPLIFT_METRICS, SegmentError, parse_segment
+from outcomes.segments import UPLIFT_METRICS, SegmentError, parse_segment, unit_counts
 from outcomes.uplift import (
     Sample,
     UpliftError,
@@ -25,6 +26,7 @@ from outcomes.uplift import (
     estimate_metric,
     full_window,
     measure_uplift,
+    samples_of,
 )
 from uplift_data import CONTRACT as GEN_CONTRACT
 from uplift_data import EVENT_CLOCK, Rates, generate
@@ -211,9 +213,10 @@ def test_a_customer_sample_is_resampled_as_whole_customers():
 
 
 def test_same_seed_same_numbers(small):
-    a = _measure(small, ["queue=pilot"], control=["queue=ctrl"], seed=7)
-    b = _measure(small, ["queue=pilot"], control=["queue=ctrl"], seed=7)
-    c = _measure(small, ["queue=pilot"], control=["queue=ctrl"], seed=8)
+    two = ("save_rate", "csat_top2box")
+    a = _measure(small, ["queue=pilot"], control=["queue=ctrl"], seed=7, metrics=two)
+    b = _measure(small, ["queue=pilot"], control=["queue=ctrl"], seed=7, metrics=two)
+    c = _measure(small, ["queue=pilot"], control=["queue=ctrl"], seed=8, metrics=two)
     assert [m.to_dict() for m in a.values()] == [m.to_dict() for m in b.values()]
     assert [m.to_dict() for m in a.values()] != [m.to_dict() for m in c.values()]
 
@@ -244,29 +247,55 @@ def generated(tmp_path_factory):
     s.close()
 
 
-def test_the_interval_covers_the_true_effect(generated):
+@pytest.fixture(scope="module")
+def generated_counts(generated):
+    """Every seed's three groups measured in one query (the same query `measure_uplift` runs)."""
+    f = generated.ws.facts()
+    clocks = Clocks(f.contact_clock("crm"), f.event_clock())
+    window = full_window(generated.contract, Period.parse("2026-04"))
+    groups = {f"{g}{seed}": parse_segment([f"queue=s{seed}-{g}"]) for seed in SEEDS for g in ("pilot", "control", "same")}
+    got = unit_counts(generated.contract, f.interactions(), f.events(), clocks, [("period", window, groups)],
+                      tuple(UPLIFT_METRICS))  # fmt: skip
+    return {m: samples_of(got, m, {"period": "2026-04"}) for m in UPLIFT_METRICS}
+
+
+def _versus(counts, metric: str, pilot: str, control: str, seed: int):
+    samples = counts[metric]
+    p, c = samples[(pilot, "period")], samples[(control, "period")]
+    p, c = replace(p, group="pilot"), replace(c, group="control")
+    return estimate_metric(metric, {("pilot", "period"): p, ("control", "period"): c}, seed=seed)
+
+
+def test_the_interval_covers_the_true_effect(generated_counts):
     covered = {m: 0 for m in UPLIFT_METRICS}
     significant = {m: 0 for m in UPLIFT_METRICS}
     for seed in SEEDS:
-        got = _measure(generated, [f"queue=s{seed}-pilot"], control=[f"queue=s{seed}-control"], seed=seed)
-        for metric, m in got.items():
+        for metric in UPLIFT_METRICS:
+            m = _versus(generated_counts, metric, f"pilot{seed}", f"control{seed}", seed)
             truth = PILOT.truth(metric) - CONTROL.truth(metric)
             e = m.estimate()
             assert e.kind == "pilot_vs_control" and m.samples[0].pending == 0
+            assert m.samples[0].units >= 200  # 300 customers, about 240 ratings
             covered[metric] += e.ci[0] <= truth <= e.ci[1]
             significant[metric] += e.favourable
     assert all(n >= 4 for n in covered.values()), covered
     assert all(n >= 4 for n in significant.values()), significant
 
 
-def test_no_effect_says_not_significant(generated):
+def test_no_effect_says_not_significant(generated_counts):
     quiet = {m: 0 for m in UPLIFT_METRICS}
     for seed in SEEDS:
-        got = _measure(generated, [f"queue=s{seed}-same"], control=[f"queue=s{seed}-control"], seed=seed)
-        for metric, m in got.items():
-            e = m.estimate()
+        for metric in UPLIFT_METRICS:
+            e = _versus(generated_counts, metric, f"same{seed}", f"control{seed}", seed).estimate()
             quiet[metric] += e.verdict == "not significant at 95%: the interval includes 0"
     assert all(n >= 4 for n in quiet.values()), quiet
+
+
+def test_generated_pilot_end_to_end(generated):
+    """The same comparison through measure_uplift gives the numbers of the one-query path."""
+    got = _measure(generated, ["queue=s11-pilot"], control=["queue=s11-control"], seed=11, metrics=("save_rate",))
+    e = got["save_rate"].estimate()
+    assert e.favourable and e.ci[0] <= PILOT.save - CONTROL.save <= e.ci[1]
 
 
 # ------------------------------------------------------------------- (4) difference-in-differences
@@ -390,6 +419,8 @@ def test_value_share_is_zero_with_a_notice_when_the_lift_is_not_significant(scen
     (notice,) = [n for n in result.notices if n["code"] == "value_share_withheld"]
     assert "not significant at 95%: the interval includes 0" in notice["message"]
     assert "310.00" in notice["message"]
+    # re-runnable: the same facts price the line to the same details, interval included
+    assert _value_share(s.settle("2026-04")).details == line.details
 
 
 def test_without_the_option_the_line_is_as_before(scenario):

@@ -441,22 +441,22 @@ def measure_uplift(contract: Contract, interactions, events, clocks: Clocks, spe
         [(role, full_window(contract, per), groups) for role, per in periods],
         spec.metrics,
     )
-    labels = dict(periods)
-    out = []
-    for m in spec.metrics:
-        unit = UPLIFT_METRICS[m][0]
-        samples = {}
-        for uc in got:
-            num, den, pending = uc.counts[m]
-            triples = list(zip(uc.clusters, num, den, strict=True))
-            samples[(uc.group, uc.period)] = Sample.of(
-                triples, group=uc.group, role=uc.period, period=labels[uc.period].label, unit=unit,
-                pending=pending,
-            )  # fmt: skip
-        out.append(
-            estimate_metric(m, samples, confidence=spec.confidence, resamples=spec.resamples, seed=spec.seed)
+    labels = {role: per.label for role, per in periods}
+    kw = {"confidence": spec.confidence, "resamples": spec.resamples, "seed": spec.seed}
+    return [estimate_metric(m, samples_of(got, m, labels), **kw) for m in spec.metrics]
+
+
+def samples_of(got: Sequence[UnitCounts], metric: str, labels: dict[str, str]) -> dict[tuple[str, str], Sample]:
+    """The query's per-cluster counts as one Sample per (group, role); `labels`: role -> period label."""
+    unit = UPLIFT_METRICS[metric][0]
+    samples = {}
+    for uc in got:
+        num, den, pending = uc.counts[metric]
+        triples = list(zip(uc.clusters, num, den, strict=True))
+        samples[(uc.group, uc.period)] = Sample.of(
+            triples, group=uc.group, role=uc.period, period=labels[uc.period], unit=unit, pending=pending
         )
-    return out
+    return samples
 
 
 def lift_gate(contract: Contract, period: Period, interactions, events, clocks: Clocks) -> LiftGate:
