@@ -200,6 +200,18 @@ def test_churn_down_is_favourable_and_a_fall_in_saves_is_not():
     assert "unfavourable" in saves.verdict
 
 
+def test_a_handful_of_units_is_never_significant():
+    # 3 of 3 against 0 of 3: every resample gives a lift of 1, yet three contacts each tell nothing
+    e = compare(_contacts(3, 3), _contacts(0, 3, "control"), "pilot_vs_control", "csat_top2box",
+                confidence=Decimal("0.95"), resamples=1000, seed=1)  # fmt: skip
+    assert e.lift == 1 and e.ci == (1.0, 1.0)
+    assert not e.significant and not e.favourable
+    assert e.verdict == (
+        "not significant at 95%: too few units to tell (3 contacts in pilot P; 3 contacts in control P; "
+        "at least 10 each)"
+    )
+
+
 def test_a_customer_sample_is_resampled_as_whole_customers():
     # one customer with 9 of 9 saved, nine with 0 of 1: the ratio is 9/18 but only 10 units vary
     s = Sample.of([("c:big", 9, 9)] + [(f"c:{i}", 0, 1) for i in range(9)], group="pilot", role="period",
@@ -421,6 +433,26 @@ def test_value_share_is_zero_with_a_notice_when_the_lift_is_not_significant(scen
     assert "310.00" in notice["message"]
     # re-runnable: the same facts price the line to the same details, interval included
     assert _value_share(s.settle("2026-04")).details == line.details
+
+
+def test_settling_the_baseline_period_itself_withholds_the_share(scenario):
+    s = scenario(LIFT_CONTRACT.replace("      control: {queue: [ctrl]}\n", "      baseline: 2026-04\n"))
+    _saves(s, pilot_saved=27, control_saved=9)
+    result = s.settle("2026-04")
+    line = _value_share(result)
+    assert line.amount == Decimal("0.00") and line.details["status"] == "lift_not_significant"
+    assert "the baseline 2026-04 is the period itself" in line.details["lift_verdict"]
+    assert [n["code"] for n in result.notices].count("value_share_withheld") == 1
+
+
+def test_a_segment_is_a_set_in_the_canonical_form():
+    from outcomes.contract import contract_hash
+
+    one = LIFT_CONTRACT.replace("pilot: {queue: [pilot]}", "pilot: {queue: [pilot, b2, pilot]}")
+    two = LIFT_CONTRACT.replace("pilot: {queue: [pilot]}", "pilot: {queue: [b2, pilot]}")
+    (c1, _), (c2, _) = load_contract_text(one), load_contract_text(two)
+    assert contract_hash(c1) == contract_hash(c2)
+    assert contract_hash(c1) != contract_hash(load_contract_text(LIFT_CONTRACT)[0])
 
 
 def test_without_the_option_the_line_is_as_before(scenario):

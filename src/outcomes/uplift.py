@@ -36,6 +36,9 @@ DEFAULT_RESAMPLES = 2000
 DEFAULT_CONFIDENCE = Decimal("0.95")
 #: Below this many units in a sample, the result carries a note that the interval is rough.
 FEW_UNITS = 30
+#: Below this many units in any sample of an estimate, it is never called significant: a bootstrap of a
+#: handful of units can give a degenerate interval (1 saved customer against 1 churned one is [1, 1]).
+MIN_UNITS = 10
 
 # Each sample's draws come from their own seeded stream, keyed by its role, so adding a control or a baseline
 # never changes the draws of the others.
@@ -141,6 +144,12 @@ class Estimate:
     better: str  # higher | lower
     why_none: str | None = None
     ols: dict[str, Any] | None = None
+    too_few: str | None = None  # set when a sample has fewer than MIN_UNITS units
+
+    @classmethod
+    def checked(cls, samples: Sequence[Sample], *args: Any, **kw: Any) -> Estimate:
+        small = [f"{s.units} {s.unit}s in {s.group} {s.period}" for s in samples if 0 < s.units < MIN_UNITS]
+        return cls(*args, **kw, too_few="; ".join(small) or None)
 
     @property
     def relative(self) -> Fraction | None:
@@ -150,7 +159,7 @@ class Estimate:
 
     @property
     def significant(self) -> bool:
-        return self.ci is not None and (self.ci[0] > 0 or self.ci[1] < 0)
+        return self.ci is not None and self.too_few is None and (self.ci[0] > 0 or self.ci[1] < 0)
 
     @property
     def favourable(self) -> bool:
@@ -166,6 +175,8 @@ class Estimate:
             return f"no data: {self.why_none}"
         if self.ci is None:
             return f"no interval: {self.why_none}"
+        if self.too_few is not None:
+            return f"not significant at {level}: too few units to tell ({self.too_few}; at least {MIN_UNITS} each)"
         if not self.significant:
             return f"not significant at {level}: the interval includes 0"
         side = "favourable" if self.favourable else "unfavourable"
@@ -226,8 +237,8 @@ def compare(
     d = bootstrap(pilot, _rng(seed, metric, pilot.group, pilot.role), resamples) - bootstrap(
         reference, _rng(seed, metric, reference.group, reference.role), resamples
     )
-    return Estimate(
-        kind, method, pilot.value - reference.value, reference.value,
+    return Estimate.checked(
+        [pilot, reference], kind, method, pilot.value - reference.value, reference.value,
         percentile_interval(d, confidence), bootstrap_p_value(d), confidence, better,
     )  # fmt: skip
 
@@ -254,8 +265,8 @@ def difference_in_differences(
     counterfactual = pilot_base.value + (control.value - control_base.value)
     boots = [bootstrap(s, _rng(seed, metric, s.group, s.role), resamples) for s in four]
     d = (boots[0] - boots[1]) - (boots[2] - boots[3])
-    return Estimate(
-        "difference_in_differences", method, point, counterfactual,
+    return Estimate.checked(
+        four, "difference_in_differences", method, point, counterfactual,
         percentile_interval(d, confidence), bootstrap_p_value(d), confidence, better,
         ols=ols_did(four, confidence),
     )  # fmt: skip
@@ -463,7 +474,11 @@ def lift_gate(contract: Contract, period: Period, interactions, events, clocks: 
     """The contract's `require_significant_lift` measured for one period, as the pricing core wants it."""
     req = contract.pricing.value_share.require_significant_lift
     spec = UpliftSpec.of(req, contract, period)
-    (m,) = measure_uplift(contract, interactions, events, clocks, spec)
+    try:
+        (m,) = measure_uplift(contract, interactions, events, clocks, spec)
+    except UpliftError as exc:  # e.g. settling the baseline period itself: nothing to compare
+        why = f"not measured: {exc}"
+        return LiftGate(passed=False, verdict=why, details={"metric": req.metric, "verdict": why})
     e = m.estimate()
     details = {
         "metric": m.metric,

@@ -142,6 +142,12 @@ class LiftSegment(Strict):
     customer: list[str] | None = None
     workflow: list[str] | None = None
 
+    @field_validator("queue", "agent", "customer", "workflow")
+    @classmethod
+    def _as_set(cls, v: list[str] | None) -> list[str] | None:
+        # a segment is a set: order and repeats mean nothing (and do not change the canonical form)
+        return None if v is None else sorted(set(v))
+
 
 class LiftRequirement(Strict):
     """Value share is paid only when `metric` shows a significant, favourable lift (docs/uplift.md)."""
