@@ -72,7 +72,7 @@ class Segment:
         return "; ".join(parts)
 
 
-def parse_segment(texts: Sequence[str], option: str = "--pilot", *, base: Path | None = None) -> Segment:
+def parse_segment(texts: Sequence[str], option: str = "--pilot") -> Segment:
     """`["queue=A,B", "agent=a1"]` -> a Segment (criteria ANDed). `customer=@FILE` reads one id per line
     (blank lines and lines starting with # are skipped; a first line `customer_id` is a header)."""
     if not texts:
@@ -92,7 +92,7 @@ def parse_segment(texts: Sequence[str], option: str = "--pilot", *, base: Path |
         if rest.startswith("@"):
             if name != "customer" and name != "agent":
                 raise SegmentError(f"{option} {text!r}: @FILE is for customer (or agent) ids only")
-            values = _read_ids(Path(rest[1:]) if base is None else base / rest[1:], option, name)
+            values = _read_ids(Path(rest[1:]), option, name)
         else:
             values = tuple(v.strip() for v in rest.split(",") if v.strip())
         if not values:
@@ -130,11 +130,20 @@ def check_segment(contract: Contract, segment: Segment, option: str) -> None:
 # ------------------------------------------------------------------------------------------------- query
 
 
+#: Longer lists of values are matched through an in-memory table rather than a literal IN list.
+LITERAL_LIST_MAX = 1000
+
+
 def _matches(t: ibis.Table, segment: Segment) -> ibis.Value:
     cond = ibis.literal(True)
     column = {"queue": "queue", "agent": "agent_id", "customer": "customer_id", "workflow": "workflow"}
     for name, values in segment.criteria:
-        cond = cond & t[column[name]].isin(list(values))
+        col = t[column[name]]
+        if len(values) > LITERAL_LIST_MAX:
+            ids = ibis.memtable({"v": list(values)}, schema={"v": "string"})
+            cond = cond & col.isin(ids.v)
+        else:
+            cond = cond & col.isin(list(values))
     return cond
 
 

@@ -426,7 +426,7 @@ def full_window(contract: Contract, period: Period) -> Window:
 
 
 def measure_uplift(contract: Contract, interactions, events, clocks: Clocks, spec: UpliftSpec) -> list[MetricUplift]:
-    """Query the per-unit counts of every sample (one query) and estimate each metric's lift."""
+    """Query the per-unit counts of every sample (one query per period) and estimate each metric's lift."""
     if spec.control is None and spec.baseline is None:
         raise UpliftError("give a control group (--control), a baseline period (--baseline), or both")
     if not 0 < spec.confidence < 1:
