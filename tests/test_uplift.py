@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from outcomes import segments
 from outcomes.cli import app
 from outcomes.contract import load_contract_text
 from outcomes.metrics.library import MetricRequest, measure_metrics
@@ -129,9 +130,10 @@ def test_point_lift_of_each_metric_by_hand(small):
     assert [s.units for s in got["fcr_rate"].samples] == [4, 3]
 
 
-def test_segment_by_agent_and_customer(small, tmp_path):
+def test_segment_by_agent_and_customer(small, tmp_path, monkeypatch):
     ids = tmp_path / "ids.txt"
     ids.write_text("customer_id\n# the pilot's customers\na\nb\n\n", encoding="utf-8")
+    monkeypatch.setattr(segments, "LITERAL_LIST_MAX", 1)  # the file's ids go through an in-memory table
     by_agent = _measure(small, ["agent=ann"], control=["agent=cy"], metrics=("save_rate",))["save_rate"]
     by_file = _measure(small, [f"customer=@{ids}"], control=["customer=d,e"], metrics=("save_rate",))
     assert by_agent.samples[0].value == by_file["save_rate"].samples[0].value == Fraction(1, 2)
@@ -426,13 +428,19 @@ def test_value_share_is_zero_with_a_notice_when_the_lift_is_not_significant(scen
     _saves(s, pilot_saved=16, control_saved=15)
     result = s.settle("2026-04")
     line = _value_share(result)
-    assert line.amount == Decimal("0.00") and line.details["status"] == "lift_not_significant"
+    assert line.amount == Decimal("0.00") and line.details["status"] == "lift_not_shown"
     assert line.details["withheld"] == Decimal("310.00")  # 31 saves x 100.00 x 10%
     (notice,) = [n for n in result.notices if n["code"] == "value_share_withheld"]
     assert "not significant at 95%: the interval includes 0" in notice["message"]
     assert "310.00" in notice["message"]
     # re-runnable: the same facts price the line to the same details, interval included
     assert _value_share(s.settle("2026-04")).details == line.details
+    # and recorded as it is: the ledger keeps the line and the notice
+    from outcomes.settle import settle
+
+    recorded = settle(s.ws.ledger(), s.ws.facts(), "lift", "2026-04")
+    row = s.ws.ledger().find_settlement("lift", "2026-04")
+    assert recorded.settlement_id == row.id and "value_share_withheld" in row.notices
 
 
 def test_settling_the_baseline_period_itself_withholds_the_share(scenario):
@@ -440,7 +448,7 @@ def test_settling_the_baseline_period_itself_withholds_the_share(scenario):
     _saves(s, pilot_saved=27, control_saved=9)
     result = s.settle("2026-04")
     line = _value_share(result)
-    assert line.amount == Decimal("0.00") and line.details["status"] == "lift_not_significant"
+    assert line.amount == Decimal("0.00") and line.details["status"] == "lift_not_shown"
     assert "the baseline 2026-04 is the period itself" in line.details["lift_verdict"]
     assert [n["code"] for n in result.notices].count("value_share_withheld") == 1
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from outcomes.contract.schema import Contract
 from outcomes.period import Period
-from outcomes.pricing.lines import VALUE_SHARE, Line, make_line
+from outcomes.pricing.lines import VALUE_SHARE, Line, jsonable, make_line
 from outcomes.pricing.money import in_context, round_money
 from outcomes.pricing.proration import Proration, proration
 
@@ -43,7 +43,7 @@ def value_share_line(
     The line is always shown when the contract has a value share: at 0 with `details["status"]` saying
     `below_baseline` (value at or under the prorated baseline) or `no_value` (value is None: the metric had
     nothing to measure this period). When the contract sets `require_significant_lift`, `details["lift"]`
-    holds the measured lift, and a share above the baseline is 0 with status `lift_not_significant` unless
+    holds the measured lift, and a share above the baseline is 0 with status `lift_not_shown` unless
     `lift.passed` (no `lift` given counts as not shown); `details["withheld"]` is the amount not billed.
     Without the option, `lift` is ignored and the line is exactly as before.
     """
@@ -73,7 +73,7 @@ def value_share_line(
             details["status"] = "above_baseline"
             if vs.require_significant_lift is not None and (lift is None or not lift.passed):
                 details["withheld"] = round_money(unrounded, contract.currency)
-                details["status"] = "lift_not_significant"
+                details["status"] = "lift_not_shown"
                 unrounded = Decimal(0)
         else:
             unrounded = Decimal(0)
@@ -88,13 +88,14 @@ def lift_notices(lines: Iterable[Line]) -> list[dict[str, Any]]:
     """A notice for a value share withheld because the lift it requires was not shown."""
     out = []
     for ln in lines:
-        if ln.kind == VALUE_SHARE and ln.details.get("status") == "lift_not_significant":
+        if ln.kind == VALUE_SHARE and ln.details.get("status") == "lift_not_shown":
             out.append(
                 {
                     "code": "value_share_withheld",
                     "message": f"value share of {ln.details['withheld']} not billed: the contract requires a "
-                    f"significant lift and the measured one is {ln.details['lift_verdict']}",
-                    "lift": ln.details["lift"],
+                    f"significant, favourable lift of {ln.details['lift'].get('metric')}, and the measured "
+                    f"one is {ln.details['lift_verdict']}",
+                    "lift": jsonable(ln.details["lift"]),
                 }
             )
     return out
