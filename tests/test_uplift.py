@@ -463,6 +463,17 @@ def test_a_segment_is_a_set_in_the_canonical_form():
     assert contract_hash(c1) != contract_hash(load_contract_text(LIFT_CONTRACT)[0])
 
 
+def test_without_the_option_the_canonical_form_is_as_before():
+    """Absent, the option is written `false` as it was before it had a form: existing hashes do not move."""
+    from outcomes.contract import canonical_form, contract_hash
+
+    plain = load_contract_text(PLAIN_CONTRACT)[0]
+    spelled = load_contract_text(PLAIN_CONTRACT.replace('share: "0.10"\n', 'share: "0.10"\n    require_significant_lift: false\n'))[0]
+    assert '"require_significant_lift":false' in canonical_form(plain)
+    assert contract_hash(plain) == contract_hash(spelled)
+    assert plain.pricing.value_share.require_significant_lift is None
+
+
 def test_without_the_option_the_line_is_as_before(scenario):
     s = scenario(PLAIN_CONTRACT)
     _saves(s, pilot_saved=16, control_saved=15)
