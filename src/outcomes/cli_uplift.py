@@ -86,7 +86,8 @@ def _print(report: dict[str, Any]) -> None:
                 o = est["ols"]
                 out.print(
                     f"  OLS check ({o['method']}, {o['clusters']} clusters): DiD {_pct(o['did'], True)}, "
-                    f"{conf} interval [{_pct(o['ci'][0], True)}, {_pct(o['ci'][1], True)}], p {o['p_value']:.4f}",
+                    f"{conf} interval [{_pct(o['ci'][0], True)}, {_pct(o['ci'][1], True)}], "
+                    f"p {'< 0.0001' if o['p_value'] < 0.0001 else format(o['p_value'], '.4f')}",
                     markup=False,
                 )
         for n in m["notes"]:
