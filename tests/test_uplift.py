@@ -443,6 +443,26 @@ def test_value_share_is_zero_with_a_notice_when_the_lift_is_not_significant(scen
     assert recorded.settlement_id == row.id and "value_share_withheld" in row.notices
 
 
+def test_saves_that_verify_later_bill_the_share_as_an_adjustment(scenario):
+    from outcomes.settle import settle
+
+    s = scenario(LIFT_CONTRACT)
+    rows, events = [], []
+    for group, saved in (("pilot", 27), ("ctrl", 9)):
+        r, e = _cancel_rows(group, "2026-04", saved, 30)
+        rows += r
+        events += e + [f"{group}-2026-04-{i},renewed,2026-03-01T00:00:00Z,,100.00" for i in range(30)]
+    s.rows("\n".join(rows), header=HEADER)
+    s.events("\n".join(events))  # the CRM feed stops on April 10: every save is still pending
+    april = settle(s.ws.ledger(), s.ws.facts(), "lift", "2026-04")
+    line = _value_share(april)
+    assert line.amount == Decimal("0.00") and line.details["lift"]["samples"][0]["numerator"] == 0
+    s.events("zz-clock,purchase,2027-03-01T00:00:00Z,1.00,")  # now the saves verify
+    may = settle(s.ws.ledger(), s.ws.facts(), "lift", "2026-05")
+    (adj,) = [ln for ln in may.lines if ln.kind == "adjustment" and "value share" in ln.label]
+    assert adj.amount == Decimal("360.00")  # 36 saves x 100.00 x 10%, the lift now significant
+
+
 def test_settling_the_baseline_period_itself_withholds_the_share(scenario):
     s = scenario(LIFT_CONTRACT.replace("      control: {queue: [ctrl]}\n", "      baseline: 2026-04\n"))
     _saves(s, pilot_saved=27, control_saved=9)
