@@ -354,6 +354,8 @@ def test_difference_in_differences_removes_a_shift_common_to_both_groups(scenari
 def test_a_comparison_is_required(small):
     with pytest.raises(UpliftError, match="control group"):
         _measure(small, ["queue=pilot"])
+    with pytest.raises(UpliftError, match="the same contacts as the pilot"):
+        _measure(small, ["queue=pilot,ctrl"], control=["queue=ctrl,pilot"])
     with pytest.raises(UpliftError, match="workflow 'nope'"):
         _measure(small, ["workflow=nope"], control=["queue=ctrl"])
 

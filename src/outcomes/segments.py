@@ -97,7 +97,7 @@ def parse_segment(texts: Sequence[str], option: str = "--pilot") -> Segment:
             values = tuple(v.strip() for v in rest.split(",") if v.strip())
         if not values:
             raise SegmentError(f"{option} {text!r}: no values after '='; e.g. {option} {name}=A,B")
-        crit[name] = tuple(dict.fromkeys(values))
+        crit[name] = tuple(sorted(set(values)))  # a set: order and repeats mean nothing
     ordered = tuple((k, crit[k]) for k in CRITERIA if k in crit)
     return Segment(ordered, ";".join(texts))
 

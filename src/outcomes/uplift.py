@@ -431,6 +431,8 @@ def measure_uplift(contract: Contract, interactions, events, clocks: Clocks, spe
         raise UpliftError("give a control group (--control), a baseline period (--baseline), or both")
     if not 0 < spec.confidence < 1:
         raise UpliftError(f"confidence {spec.confidence} is outside (0, 1); e.g. 0.95")
+    if spec.control is not None and spec.control.criteria == spec.pilot.criteria:
+        raise UpliftError("the control selects the same contacts as the pilot; the lift would always be 0")
     if spec.baseline is not None and spec.baseline == spec.period:
         raise UpliftError(f"the baseline {spec.baseline.label} is the period itself; pick an earlier period")
     for name in spec.metrics:
