@@ -44,11 +44,13 @@ def _register_subcommands() -> None:
     from outcomes.cli_integrity import integrity_command
     from outcomes.cli_mapping import mapping_app
     from outcomes.cli_scorecard import scorecard_command
+    from outcomes.cli_uplift import uplift_command
 
     app.add_typer(dispute_app, name="dispute")
     app.add_typer(mapping_app, name="mapping")
     app.command("scorecard")(scorecard_command)
     app.command("integrity")(integrity_command)
+    app.command("uplift")(uplift_command)
 
 
 _register_subcommands()
