@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup demo demo-real test lint bench docs clean
+.PHONY: setup demo demo-real test lint bench bench-integrity docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/integrity.py
+
+# precision / recall of the integrity detectors on generated gaming data (docs/integrity.md)
+bench-integrity: setup
+	$(BIN)/python bench/integrity.py
 
 docs: setup
 	$(BIN)/python -m outcomes.docs_cli > docs/cli.md

@@ -1,9 +1,11 @@
-"""`make bench`: ingest and settle at 1M and 10M interactions, next to the floor (the same counts asked of
-DuckDB as one hand-written SQL query over the same Parquet), in the same run. Medians of several runs, rows/s,
-peak memory (each measurement in its own process) and the ratio to the floor.
+"""`make bench`: ingest (Parquet and CSV), settle and scorecard at 1M, 10M and 30M contacts, next to the floor
+(the same counts asked of DuckDB as one hand-written SQL query over the same Parquet), in the same run. Medians
+of several runs, rows/s, peak memory (each measurement in its own process) and the ratio to the floor. Every
+measurement runs under the same DuckDB memory limit (out-of-core: DuckDB spills to disk past it).
 
 Writes bench/results/settle-<stamp>.json and .md, and bench/results/latest.md.
-Usage: python bench/run.py [--sizes 1000000,10000000] [--repeat 3]
+Usage: python bench/run.py [--sizes 1000000,10000000,30000000] [--repeat 3,3,2] [--memory-limit 3GB]
+       [--csv-up-to 10000000]
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def task(kind: str, *args: str) -> None:
     if kind == "generate":
         from outcomes.generate import generate
 
-        extra = generate(Path(args[0]), contacts=int(args[1]), months=1, seed=SEED, start=START)
+        months = int(args[2]) if len(args) > 2 else 1
+        start = args[3] if len(args) > 3 else START
+        extra = generate(Path(args[0]), contacts=int(args[1]), months=months, seed=SEED, start=start)
         extra = {"interactions": extra["interactions"], "events": extra["events"]}
     elif kind == "ingest":
         from outcomes.contract import read_contract
@@ -79,7 +83,59 @@ def task(kind: str, *args: str) -> None:
             "counted": {m.name: sum(m.counted().values()) for m in result.measures},
             "candidates": {m.name: m.summary()["candidates"] for m in result.measures},
         }
-        ws.facts().con.execute(f'DROP TABLE IF EXISTS "{result.measures[0].evidence_table}"')
+        ws.facts().drop_table(result.measures[0].evidence_table)
+        ws.close()
+    elif kind == "csv":
+        import duckdb
+
+        data, ws_dir = Path(args[0]), Path(args[1])
+        csv_path = data / "interactions.csv"
+        if not csv_path.exists():
+            con = duckdb.connect()
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet('{data / 'interactions.parquet'}')) TO '{csv_path}' (HEADER)"
+            )
+            con.close()
+        from outcomes.workspace import init_workspace
+
+        shutil.rmtree(ws_dir, ignore_errors=True)
+        ws = init_workspace(ws_dir)
+        t0 = time.perf_counter()
+        s = ws.facts().ingest("interactions", csv_path)
+        extra = {"rows": s.rows, "accepted": s.accepted}
+        ws.close()
+        shutil.rmtree(ws_dir, ignore_errors=True)
+    elif kind == "copy":
+        # The ingest's floor: the same Parquet copied as is into a DuckDB file (no validation, no versions).
+        import duckdb
+
+        data, db = Path(args[0]), Path(args[1])
+        db.unlink(missing_ok=True)
+        con = duckdb.connect(str(db))
+        if os.environ.get("OUTCOMES_MEMORY_LIMIT"):
+            con.execute(f"SET memory_limit = '{os.environ['OUTCOMES_MEMORY_LIMIT']}'")
+        t0 = time.perf_counter()
+        con.execute(f"CREATE TABLE interactions AS SELECT * FROM read_parquet('{data / 'interactions.parquet'}')")
+        con.execute("CHECKPOINT")
+        con.close()
+        db.unlink(missing_ok=True)
+    elif kind == "scorecard":
+        from outcomes.scorecard import collect
+        from outcomes.workspace import Workspace
+
+        ws = Workspace(Path(args[0]))
+        t0 = time.perf_counter()
+        card = collect(ws, "demo-bank-northwind", PERIOD, trend=1)
+        extra = {"groups": len(card["groups"])}
+        ws.close()
+    elif kind == "integrity":
+        from outcomes.integrity import collect as integrity
+        from outcomes.workspace import Workspace
+
+        ws = Workspace(Path(args[0]))
+        t0 = time.perf_counter()
+        report = integrity(ws, "demo-bank-northwind", PERIOD)
+        extra = {"findings": len(report.findings)}
         ws.close()
     elif kind == "floor":
         import duckdb
@@ -96,6 +152,8 @@ def task(kind: str, *args: str) -> None:
         w = Window.of(contract, Period.parse(PERIOD))
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
+        if os.environ.get("OUTCOMES_MEMORY_LIMIT"):
+            con.execute(f"SET memory_limit = '{os.environ['OUTCOMES_MEMORY_LIMIT']}'")
         t0 = time.perf_counter()
         rows = con.execute(
             floor_sql(contract, str(data / "interactions.parquet"), str(data / "events.parquet"), w.start, w.end)
@@ -122,8 +180,12 @@ def _versions() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="1000000,10000000")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sizes", default="1000000,10000000,30000000")
+    ap.add_argument("--repeat", default="3,3,2", help="runs per size (one number for all, or one per size)")
+    ap.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit of every measurement")
+    ap.add_argument("--csv-up-to", type=int, default=10_000_000, help="also time CSV ingest up to this size")
+    ap.add_argument("--history-months", type=int, default=6,
+                    help="settle the same month out of this many months of facts (smallest size; 0: skip)")
     ap.add_argument("--task", nargs="+")
     a = ap.parse_args()
     if a.task:
@@ -131,9 +193,15 @@ def main() -> None:
         return
     from rich.console import Console
 
+    os.environ["OUTCOMES_MEMORY_LIMIT"] = a.memory_limit  # inherited by every task's process
     console = Console(stderr=True)
+    sizes = [int(x) for x in a.sizes.split(",")]
+    repeats = [int(x) for x in a.repeat.split(",")]
+    repeats = (repeats * len(sizes))[: len(sizes)] if len(repeats) == 1 else repeats
+    if len(repeats) != len(sizes):
+        raise SystemExit(f"--repeat needs one number or one per size ({len(sizes)}), got {a.repeat}")
     results = []
-    for n in [int(s) for s in a.sizes.split(",")]:
+    for n, repeat in zip(sizes, repeats, strict=True):
         data = DATA / f"c{n}-s{SEED}"
         if not (data / "interactions.parquet").exists():
             with console.status(f"generating {n:,} contacts"):
@@ -143,16 +211,32 @@ def main() -> None:
         with console.status(f"ingesting {n:,}"):
             ing = _task(["ingest", str(data), str(ws)])
         console.print(f"ingest {ing['interactions_rows']:,} rows in {ing['interactions_seconds']:.1f} s")
-        settles, floors = [], []
-        for i in range(a.repeat):
-            with console.status(f"{n:,}: floor run {i + 1}/{a.repeat}"):
+        with console.status(f"copying {n:,} as is (the ingest's floor)"):
+            copy = _task(["copy", str(data), str(DATA / f"copy-{n}.duckdb")])
+        csv = None
+        if n <= a.csv_up_to:
+            with console.status(f"ingesting {n:,} from CSV"):
+                csv = _task(["csv", str(data), str(DATA / f"ws-csv-{n}")])
+            console.print(f"ingest CSV {csv['rows']:,} rows in {csv['seconds']:.1f} s")
+        settles, floors, cards, checks = [], [], [], []
+        for i in range(repeat):
+            with console.status(f"{n:,}: floor run {i + 1}/{repeat}"):
                 floors.append(_task(["floor", str(data)]))
-            with console.status(f"{n:,}: settle run {i + 1}/{a.repeat}"):
+            with console.status(f"{n:,}: settle run {i + 1}/{repeat}"):
                 settles.append(_task(["settle", str(ws)]))
-            console.print(f"  run {i + 1}: settle {settles[-1]['seconds']:.2f} s, floor {floors[-1]['seconds']:.2f} s")
+            with console.status(f"{n:,}: scorecard run {i + 1}/{repeat}"):
+                cards.append(_task(["scorecard", str(ws)]))
+            with console.status(f"{n:,}: integrity run {i + 1}/{repeat}"):
+                checks.append(_task(["integrity", str(ws)]))
+            console.print(
+                f"  run {i + 1}: settle {settles[-1]['seconds']:.2f} s, floor {floors[-1]['seconds']:.2f} s, "
+                f"scorecard {cards[-1]['seconds']:.2f} s, integrity {checks[-1]['seconds']:.2f} s"
+            )
         agree = all(s["counted"] == f["counted"] for s, f in zip(settles, floors, strict=True))
         s_med = statistics.median(s["seconds"] for s in settles)
         f_med = statistics.median(f["seconds"] for f in floors)
+        c_med = statistics.median(c["seconds"] for c in cards)
+        i_med = statistics.median(c["seconds"] for c in checks)
         rows = ing["interactions_rows"]
         results.append({
             "contacts_per_month": n,
@@ -160,6 +244,10 @@ def main() -> None:
             "ingest_parquet_seconds": round(ing["interactions_seconds"], 3),
             "ingest_parquet_rows_per_second": round(rows / ing["interactions_seconds"]),
             "ingest_peak_mib": round(ing["peak_mib"]),
+            "copy_parquet_rows_per_second": round(rows / copy["seconds"]),
+            "ingest_csv_seconds": None if csv is None else round(csv["seconds"], 3),
+            "ingest_csv_rows_per_second": None if csv is None else round(csv["rows"] / csv["seconds"]),
+            "runs": repeat,
             "settle_median_seconds": round(s_med, 3),
             "settle_runs": [round(s["seconds"], 3) for s in settles],
             "settle_peak_mib": round(max(s["peak_mib"] for s in settles)),
@@ -168,19 +256,29 @@ def main() -> None:
             "floor_runs": [round(f["seconds"], 3) for f in floors],
             "floor_peak_mib": round(max(f["peak_mib"] for f in floors)),
             "ratio_to_floor": round(s_med / f_med, 2),
+            "scorecard_median_seconds": round(c_med, 3),
+            "scorecard_runs": [round(c["seconds"], 3) for c in cards],
+            "scorecard_peak_mib": round(max(c["peak_mib"] for c in cards)),
+            "integrity_median_seconds": round(i_med, 3),
+            "integrity_runs": [round(c["seconds"], 3) for c in checks],
+            "integrity_peak_mib": round(max(c["peak_mib"] for c in checks)),
             "counts_agree_with_floor": agree,
             "counted": settles[0]["counted"],
             "total": settles[0]["total"],
         })
         shutil.rmtree(ws, ignore_errors=True)
+    history = None
+    if a.history_months > 1:
+        history = _history(console, sizes[0], repeats[0], a.history_months, results[0])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
         "versions": _versions(),
-        "repeat": a.repeat,
+        "memory_limit": a.memory_limit,
         "results": results,
+        "history": history,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"settle-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -190,30 +288,75 @@ def main() -> None:
     print(md)
 
 
+def _history(console, n: int, repeat: int, months: int, alone: dict) -> dict:
+    """Incremental reads: the same month settled from a store holding `months` months of facts, against the
+    store holding that month alone (the month's own volume is the same)."""
+    first = f"2026-{7 - months:02d}" if months < 7 else None
+    if first is None:
+        raise SystemExit("--history-months must be at most 6 (the history ends with 2026-06)")
+    data = DATA / f"c{n}-s{SEED}-m{months}"
+    if not (data / "interactions.parquet").exists():
+        with console.status(f"generating {months} months of {n:,} contacts"):
+            _task(["generate", str(data), str(n), str(months), first])
+    ws = DATA / f"ws-{n}-m{months}"
+    with console.status(f"ingesting {months} months"):
+        ing = _task(["ingest", str(data), str(ws)])
+    runs = []
+    for i in range(repeat):
+        with console.status(f"{months} months: settle run {i + 1}/{repeat}"):
+            runs.append(_task(["settle", str(ws)]))
+    shutil.rmtree(ws, ignore_errors=True)
+    med = statistics.median(x["seconds"] for x in runs)
+    return {
+        "months": months,
+        "contacts_per_month": n,
+        "interaction_rows": ing["interactions_rows"],
+        "settle_median_seconds": round(med, 3),
+        "settle_runs": [round(x["seconds"], 3) for x in runs],
+        "settle_peak_mib": round(max(x["peak_mib"] for x in runs)),
+        "alone_settle_median_seconds": alone["settle_median_seconds"],
+        "ratio_to_alone": round(med / alone["settle_median_seconds"], 2),
+    }
+
+
 def _markdown(r: dict) -> str:
     m = r["machine"]
     lines = [
         f"# Settle benchmark, {r['date']}",
         "",
         f"{m['cpus']} CPUs, {m['memory_gib']} GiB, {m['platform']}; " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()),
-        f"Medians of {r['repeat']} runs, each in a fresh process. Floor: the same counts as one hand-written DuckDB "
-        "query over the same Parquet (`bench/floor.py`), no evidence written.",
+        f"DuckDB memory limit {r['memory_limit']} for every measurement (the floor included). Medians of the runs "
+        "shown, each in a fresh process. Floor: the same counts as one hand-written DuckDB query over the same "
+        "Parquet (`bench/floor.py`), no evidence written. Settle includes writing the evidence of every candidate. "
+        "Plain copy: the ingest's floor, the same Parquet copied as is into a DuckDB file (no validation, no "
+        "versions, no row hashes).",
         "",
-        "| contacts/month | interaction rows | ingest Parquet (s) | ingest rows/s | settle (s) | settle peak MiB | floor (s) | floor peak MiB | settle / floor | counts agree |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| contacts/month | interaction rows | ingest Parquet rows/s | plain copy rows/s | ingest CSV rows/s | runs | settle (s) | settle peak MiB | floor (s) | floor peak MiB | settle / floor | scorecard (s) | integrity (s) | counts agree |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for x in r["results"]:
+        csv = "-" if x["ingest_csv_rows_per_second"] is None else f"{x['ingest_csv_rows_per_second']:,}"
         lines.append(
-            f"| {x['contacts_per_month']:,} | {x['interaction_rows']:,} | {x['ingest_parquet_seconds']} | "
-            f"{x['ingest_parquet_rows_per_second']:,} | {x['settle_median_seconds']} | {x['settle_peak_mib']:,} | "
+            f"| {x['contacts_per_month']:,} | {x['interaction_rows']:,} | {x['ingest_parquet_rows_per_second']:,} | "
+            f"{x['copy_parquet_rows_per_second']:,} | {csv} | {x['runs']} | {x['settle_median_seconds']} | {x['settle_peak_mib']:,} | "
             f"{x['floor_median_seconds']} | {x['floor_peak_mib']:,} | {x['ratio_to_floor']} | "
+            f"{x['scorecard_median_seconds']} | {x['integrity_median_seconds']} | "
             f"{'yes' if x['counts_agree_with_floor'] else 'NO'} |"
         )
-    if len(r["results"]) > 1:
-        a, b = r["results"][0], r["results"][-1]
-        lines += ["", f"Growth {b['interaction_rows'] / a['interaction_rows']:.1f}x rows: settle "
+    res = r["results"]
+    for a, b in zip(res, res[1:], strict=False):
+        lines += ["", f"Growth {b['interaction_rows'] / a['interaction_rows']:.1f}x rows "
+                  f"({a['contacts_per_month']:,} -> {b['contacts_per_month']:,}): settle "
                   f"{b['settle_median_seconds'] / a['settle_median_seconds']:.1f}x, floor "
-                  f"{b['floor_median_seconds'] / a['floor_median_seconds']:.1f}x."]
+                  f"{b['floor_median_seconds'] / a['floor_median_seconds']:.1f}x, scorecard "
+                  f"{b['scorecard_median_seconds'] / a['scorecard_median_seconds']:.1f}x, integrity "
+                  f"{b['integrity_median_seconds'] / a['integrity_median_seconds']:.1f}x."]
+    h = r.get("history")
+    if h:
+        lines += ["", f"Incremental reads: settling 2026-06 from a store of {h['months']} months "
+                  f"({h['interaction_rows']:,} rows, {h['contacts_per_month']:,} contacts a month) took "
+                  f"{h['settle_median_seconds']} s (peak {h['settle_peak_mib']:,} MiB) against "
+                  f"{h['alone_settle_median_seconds']} s from the month alone: {h['ratio_to_alone']}x."]
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 import textwrap
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -389,3 +390,48 @@ def test_the_digest_kept_by_each_ingest_equals_a_full_recount(tmp_path):
     assert kept == recounted
     assert kept[0] != kept[1] and kept[1] == kept[2] == kept[3]
     store.close()
+
+
+def test_evidence_is_a_parquet_file_read_by_name_that_follows_a_moved_workspace(tmp_path):
+    home = tmp_path / "ws"
+    home.mkdir()
+    with FactsStore(home / "facts.duckdb") as store:
+        counts = store.write_evidence(
+            "evidence_t1",
+            ["SELECT 'resolution' AS outcome, 'a' AS workflow, 'counted' AS status, NULL AS reason, "
+             "CAST(1.5 AS DECIMAL(18,2)) AS value FROM range(3)"],
+        )
+        assert counts == [
+            {"outcome": "resolution", "workflow": "a", "status": "counted", "reason": None, "n": 3,
+             "value": Decimal("4.50")}
+        ]
+        assert (home / "evidence" / "evidence_t1.parquet").exists()
+    # any DuckDB client reads the evidence by name
+    con = duckdb.connect(str(home / "facts.duckdb"), read_only=True)
+    assert con.execute('SELECT count(*) FROM "evidence_t1"').fetchone() == (3,)
+    con.close()
+    moved = tmp_path / "moved"
+    home.rename(moved)
+    with FactsStore(moved / "facts.duckdb") as store:
+        assert store.con.execute('SELECT count(*) FROM "evidence_t1"').fetchone() == (3,)
+        store.drop_table("evidence_t1")
+        assert not (moved / "evidence" / "evidence_t1.parquet").exists()
+        store.drop_table("evidence_t1")  # dropping what is gone is no error
+
+
+def test_a_batch_is_stored_by_month_then_customer_in_contact_order(store, tmp_path):
+    """The repeat-contact window's order is the storage order, so settlement's sort finds it done."""
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        HEADER + "\n"
+        "b2,crm,c-b,chat,2026-10-05T09:00:00Z,2026-10-05T09:30:00Z,resolved,\n"
+        "a9,crm,c-a,chat,2026-11-01T09:00:00Z,2026-11-01T09:30:00Z,resolved,\n"
+        "b1,crm,c-b,chat,2026-10-02T09:00:00Z,2026-10-02T09:30:00Z,resolved,\n"
+        "a2,crm,c-a,chat,2026-10-09T09:00:00Z,2026-10-09T09:30:00Z,resolved,\n"
+        "a1,crm,c-a,chat,2026-10-09T09:00:00Z,2026-10-09T09:10:00Z,resolved,\n",
+        encoding="utf-8",
+    )
+    store.ingest("interactions", path)
+    stored = [r[0] for r in store.con.execute("SELECT interaction_id FROM interactions ORDER BY rowid").fetchall()]
+    # October first (customer a: same opening, earlier close first; then customer b), then November
+    assert stored == ["a1", "a2", "b1", "b2", "a9"]

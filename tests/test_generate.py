@@ -318,3 +318,119 @@ def test_contract_workflows_cover_generated_queues(contract, df):
     assert workflows["billing"]["queues"] == ["billing"]
     fee_workflows = {w for line in contract["pricing"]["outcome_fees"] for w in line.get("workflows", [])}
     assert fee_workflows == set(workflows)
+
+
+# --- gaming (--gaming) ---------------------------------------------------------------------------------------
+GAMING_DETECTORS = {
+    "split_tickets", "premature_closure", "containment_abandonment", "survey_selection_bias",
+    "reclassification", "unsupported_claims",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gaming(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gaming")
+    summary = generate(out, contacts=N, seed=SEED, gaming=True, gaming_rate=0.05)
+    return {
+        "out": out,
+        "summary": summary,
+        "df": pq.read_table(out / "interactions.parquet").to_pandas(),
+        "labels": pq.read_table(out / "gaming_labels.parquet").to_pandas(),
+        "updates": pq.read_table(out / "interactions_updates.parquet").to_pandas(),
+    }
+
+
+def _labelled(gaming, detector: str) -> pd.DataFrame:
+    lab = gaming["labels"]
+    return gaming["df"].merge(lab[lab["detector"] == detector], on="interaction_id")
+
+
+def test_gaming_writes_ground_truth_for_every_detector(gaming):
+    lab, s = gaming["labels"], gaming["summary"]["gaming"]
+    assert set(lab["detector"]) == GAMING_DETECTORS
+    assert s["labels"] == lab["detector"].value_counts().sort_index().to_dict()
+    assert s["rate"] == 0.05 and len(s["premature_agents"]) >= 1 and len(s["survey_agents"]) >= 1
+    assert not set(s["premature_agents"]) & set(s["survey_agents"])
+    assert not lab.duplicated(["detector", "interaction_id"]).any()
+    # every labelled id is a written row; reclassified rows also appear in the updates file
+    assert set(lab["interaction_id"]) <= set(gaming["df"]["interaction_id"])
+    assert pq.read_table(gaming["out"] / "interactions.parquet").schema.equals(INTERACTIONS_SCHEMA)
+    assert gaming["df"]["interaction_id"].is_unique
+
+
+def test_gaming_agents_and_their_patterns(gaming):
+    s = gaming["summary"]["gaming"]
+    prem = _labelled(gaming, "premature_closure")
+    assert set(prem["subject"]) == set(s["premature_agents"]) == set(prem["agent_id"])
+    assert prem["reopened"].all() and (prem["status"] == "resolved").all()
+    survey = _labelled(gaming, "survey_selection_bias")
+    assert set(survey["subject"]) <= set(s["survey_agents"]) and survey["csat"].isna().all()
+    # those agents' contacts with a bad outcome are (almost) never rated
+    df = gaming["df"]
+    steered = df[df["agent_id"].isin(s["survey_agents"]) & df["status"].isin(["transferred"])]
+    others = df[~df["agent_id"].isin(s["survey_agents"]) & df["status"].isin(["transferred"])]
+    assert steered["csat"].notna().mean() < 0.5 * others["csat"].notna().mean()
+
+
+def test_gaming_splits_are_one_agent_one_customer(gaming):
+    split = _labelled(gaming, "split_tickets").sort_values("opened_at")
+    assert (split["status"] == "resolved").all() and (split["handled_by"] == "agent").all()
+    groups = split.groupby(["customer_id", "agent_id", "intent"])
+    assert (groups.size() >= 2).all()
+    assert (split["subject"] == split["agent_id"]).all()
+    def gap(g: pd.DataFrame) -> pd.Timedelta:
+        return (g["opened_at"].iloc[1:].reset_index(drop=True) - g["closed_at"].iloc[:-1].reset_index(drop=True)).max()
+
+    gaps = groups.apply(gap)
+    assert (gaps <= pd.Timedelta(minutes=10)).all()
+
+
+def test_gaming_containment_is_abandonment_with_a_quick_human_return(gaming):
+    bots = _labelled(gaming, "containment_abandonment")
+    assert (bots["channel"] == "bot").all() and (bots["status"] == "resolved").all()
+    crm = gaming["df"][gaming["df"]["source"] == "buyer_crm"]
+    human = crm[crm["channel"] != "bot"][["customer_id", "opened_at"]].rename(columns={"opened_at": "back"})
+    j = bots.merge(human, on="customer_id")
+    j = j[(j["back"] >= j["closed_at"]) & (j["back"] <= j["closed_at"] + timedelta(minutes=8))]
+    assert set(j["interaction_id"]) == set(bots["interaction_id"])
+    # the known rate: ~5% of bot sessions (20%+ of the abandoned ones are relabelled)
+    n_bot = ((crm["channel"] == "bot") & crm["customer_id"].notna()).sum()
+    assert 0.025 <= len(bots) / n_bot <= 0.08
+
+
+def test_gaming_reclassification_updates_move_cheap_contacts_to_dear_queues(gaming):
+    up, df = gaming["updates"], gaming["df"]
+    lab = gaming["labels"]
+    assert set(up["interaction_id"]) == set(lab.loc[lab["detector"] == "reclassification", "interaction_id"])
+    assert set(up["queue"]) <= {"disputes", "onboarding"}
+    before = df.set_index("interaction_id").loc[up["interaction_id"]]
+    assert set(before["queue"]) <= {"billing", "tech_support", "general", "cards", "fraud", "other"}
+    after = up.set_index("interaction_id")
+    for col in INTERACTIONS_SCHEMA.names[1:]:
+        if col != "queue":
+            pd.testing.assert_series_equal(before[col], after[col], check_names=False)
+
+
+def test_gaming_unsupported_claims_are_provider_copies_the_record_contradicts(gaming):
+    claims = _labelled(gaming, "unsupported_claims")
+    assert (claims["source"] == "provider_export").all() and (claims["status"] == "resolved").all()
+    assert claims["closed_at"].notna().all()
+    crm = gaming["df"][gaming["df"]["source"] == "buyer_crm"]
+    record = claims.merge(crm, on=["customer_id", "channel", "opened_at"], suffixes=("", "_sor"))
+    assert len(record) == len(claims) and set(record["status_sor"]) <= {"transferred", "pending"}
+
+
+def test_clean_run_after_gaming_is_the_clean_output(run, gaming, tmp_path):
+    generate(tmp_path, contacts=N, seed=SEED, gaming=True)
+    assert (tmp_path / "gaming_labels.parquet").exists()
+    generate(tmp_path, contacts=N, seed=SEED)
+    assert not (tmp_path / "gaming_labels.parquet").exists()
+    assert not (tmp_path / "interactions_updates.parquet").exists()
+    assert pq.read_table(tmp_path / "interactions.parquet").equals(run["interactions"])
+    assert not pq.read_table(gaming["out"] / "interactions.parquet").equals(run["interactions"])
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.6])
+def test_gaming_rate_must_be_sensible(tmp_path, rate):
+    with pytest.raises(ValueError, match="gaming rate"):
+        generate(tmp_path, contacts=100, gaming=True, gaming_rate=rate)

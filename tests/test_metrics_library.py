@@ -708,3 +708,29 @@ def test_metric_sql_is_one_query(world):
     )
     assert sql.lstrip().upper().startswith(("SELECT", "WITH")) and '"interactions"' in sql
     assert w.facts.con.execute(sql).fetchall() == [(0, 0, 0, 0, 0)]
+
+
+def test_a_settlements_evidence_gives_the_same_metrics_as_measuring_again(world):
+    """The scorecard of a settled period reads the evidence the settlement wrote instead of verifying every
+    outcome again: every metric must come out the same, and it must really be read from that evidence."""
+    from outcomes.metrics.outcomes import evidence, to_sql
+
+    w = world()
+    w.rows(*SAVE_ROWS)
+    w.events(SAVE_EVENTS)
+    window = Window.of(w.contract, Period.parse("2026-10"))
+    i, e = w.facts.interactions(), w.facts.events()
+    sqls = [to_sql(evidence(w.contract, name, i, e, window, LATE)) for name in w.contract.outcomes]
+    w.facts.write_evidence("evidence_t", sqls)
+    requests = [MetricRequest(n) for n in METRIC_NAMES if n != "cost_per_verified_resolution"]
+    fresh = w.measure(*requests)
+    settled = w.measure(*requests, evidence=w.facts.ibis().table("evidence_t"))
+    assert [v.to_dict() for v in settled] == [v.to_dict() for v in fresh]
+    assert next(v for v in fresh if v.request.name == "save_rate").value == Fraction(2, 5)
+    # a save the evidence says was counted, now excluded: the save rate read from it drops
+    w.facts.con.execute(
+        "CREATE TABLE evidence_u AS SELECT * REPLACE (CASE WHEN outcome = 'save' AND interaction_id = 's1' "
+        "THEN 'excluded' ELSE status END AS status) FROM evidence_t"
+    )
+    (v,) = w.measure(MetricRequest("save_rate"), evidence=w.facts.ibis().table("evidence_u"))
+    assert v.value == Fraction(1, 5)

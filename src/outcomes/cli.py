@@ -42,13 +42,17 @@ app.add_typer(audit_app, name="audit")
 def _register_subcommands() -> None:
     from outcomes.cli_disputes import dispute_app
     from outcomes.cli_facts import facts_app
+    from outcomes.cli_integrity import integrity_command
     from outcomes.cli_mapping import mapping_app
     from outcomes.cli_scorecard import scorecard_command
+    from outcomes.cli_uplift import uplift_command
 
     app.add_typer(dispute_app, name="dispute")
     app.add_typer(facts_app, name="facts")
     app.add_typer(mapping_app, name="mapping")
     app.command("scorecard")(scorecard_command)
+    app.command("integrity")(integrity_command)
+    app.command("uplift")(uplift_command)
 
 
 _register_subcommands()
@@ -599,23 +603,44 @@ def generate(
     months: Annotated[int, typer.Option(help="Calendar months of contacts.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2026-09",
+    gaming: Annotated[
+        bool,
+        typer.Option(
+            "--gaming",
+            help="Inject every integrity pattern (docs/integrity.md) with ground truth in gaming_labels.parquet "
+            "and reclassified rows in interactions_updates.parquet (ingest it after interactions.parquet).",
+        ),
+    ] = False,
+    gaming_rate: Annotated[
+        float, typer.Option("--gaming-rate", help="Share of each pattern's eligible contacts (and agents).")
+    ] = 0.02,
 ) -> None:
     """Write realistic synthetic interactions, CRM events and a matching sample contract."""
     from outcomes.generate import generate as run
 
-    with err.status("generating…") as status:
-        summary = run(
-            out_dir,
-            contacts=contacts,
-            months=months,
-            seed=seed,
-            start=start,
-            progress=lambda msg: status.update(msg),
-        )
+    try:
+        with err.status("generating…") as status:
+            summary = run(
+                out_dir,
+                contacts=contacts,
+                months=months,
+                seed=seed,
+                start=start,
+                progress=lambda msg: status.update(msg),
+                gaming=gaming,
+                gaming_rate=gaming_rate,
+            )
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
     out.print(
         f"wrote {summary['interactions']:,} interactions and {summary['events']:,} events "
         f"({', '.join(summary['months'])}) and {summary['contract']} to {out_dir}"
     )
+    if gaming:
+        g = summary["gaming"]
+        labels = ", ".join(f"{k} {v:,}" for k, v in g["labels"].items())
+        out.print(f"gaming at rate {g['rate']}: labels {labels}; ground truth in {g['labels_path']}")
 
 
 def main() -> None:  # pragma: no cover

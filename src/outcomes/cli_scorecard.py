@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +16,15 @@ from rich.table import Table
 
 from outcomes.console import err, out
 from outcomes.console import workspace as _workspace
+from outcomes.right_channels import RightChannelsError, read_right_channels
 from outcomes.scorecard import DEFAULT_TREND, collect, to_csv, to_json
 
 __all__ = ["scorecard_command"]
+
+
+class ChartFormat(StrEnum):
+    svg = "svg"
+    png = "png"
 
 
 def _show(value: str | None, unit: str) -> str:
@@ -86,6 +93,20 @@ def scorecard_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of tables.")] = False,
+    right_channels: Annotated[
+        Path | None,
+        typer.Option(
+            "--right-channels",
+            help="YAML mapping intent -> right channels, for right-channel share (else it is not measured).",
+        ),
+    ] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option("--chart", help="Also write one trend chart per group into this folder."),
+    ] = None,
+    chart_format: Annotated[
+        ChartFormat, typer.Option("--chart-format", help="Format of the --chart files.")
+    ] = ChartFormat.svg,
     workspace: Annotated[
         Path | None,
         typer.Option(
@@ -93,15 +114,46 @@ def scorecard_command(
         ),
     ] = None,
 ) -> None:
-    """Balanced scorecard: customer health, financial and operational metrics, trend and change vs baseline."""
+    """Balanced scorecard: customer health, financial and operational metrics, trend and change vs baseline.
+
+    With --chart DIR, also writes one chart per group (SVG or PNG): each metric's trend on its own axis, the
+    baseline dashed.
+    """
     if as_json and as_csv:
         err.print("error: give --json or --csv, not both", markup=False)
         raise typer.Exit(1)
+    mapping = None
+    if right_channels is not None:
+        try:
+            mapping = read_right_channels(right_channels)
+        except RightChannelsError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
     with _workspace(workspace) as ws:
-        card = collect(ws, contract, period, workflow=workflow, trend=trend, baseline=baseline)
-        if as_json:
-            sys.stdout.write(to_json(card))
-        elif as_csv:
-            sys.stdout.write(to_csv(card))
-        else:
-            _print_tables(card)
+        card = collect(
+            ws,
+            contract,
+            period,
+            workflow=workflow,
+            trend=trend,
+            baseline=baseline,
+            right_channels=mapping,
+        )
+    if as_json:
+        sys.stdout.write(to_json(card))
+    elif as_csv:
+        sys.stdout.write(to_csv(card))
+    else:
+        _print_tables(card)
+    if chart is not None:
+        from outcomes.reports.charts import write_charts  # altair loads only when charts are asked for
+
+        try:
+            paths = write_charts(card, chart, chart_format.value)
+        except OSError as exc:
+            err.print(f"error: cannot write the charts into {chart}: {exc.strerror or exc}", markup=False)
+            raise typer.Exit(1) from None
+        # with --json/--csv, stdout stays machine-readable: the chart paths go to stderr
+        console = err if as_json or as_csv else out
+        for path in paths:
+            console.print(f"chart: {path}", markup=False)

@@ -157,7 +157,7 @@ def render(console: Console, parts: list[dict[str, Any]], *, show_sql: bool = Tr
                     str(r["workflow"] or ""),
                 )
             console.print(s)
-            console.print(f"every id: table [bold]{p['evidence_table']}[/bold] in the facts store")
+            console.print(f"every id: [bold]{p['evidence_table']}[/bold] in the facts store (a view of evidence/{p['evidence_table']}.parquet)")
             if show_sql:
                 console.print(
                     "[bold]SQL[/bold] (in the dialect of the facts engine that ran it; rerun it on your copy of the facts)"

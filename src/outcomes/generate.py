@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -551,6 +551,204 @@ def _contacts(
     return _take(rows, order)
 
 
+# --- gaming (--gaming): each pattern of docs/integrity.md injected at a known rate, with ground truth --------
+GAMING_RATE = 0.02  # default share of each pattern's eligible contacts (and of agents, for agent patterns)
+PREMATURE_P = 0.35  # a premature-closing agent's resolved contacts that come back reopened
+SUPPRESS_P = 0.9  # a survey-steering agent's surveys withheld after a bad outcome
+SPLIT_EXTRA_P = 0.3  # split problems cut into three tickets rather than two
+CHEAP_QUEUES = np.array([QUEUES.index(q) for q in ("billing", "tech_support", "general", "cards", "fraud",
+                                                   "other")], np.int8)  # fmt: skip
+DEAR_QUEUES = np.array([QUEUES.index("disputes"), QUEUES.index("onboarding")], np.int8)
+GAMING_LABELS_FILE = "gaming_labels.parquet"
+UPDATES_FILE = "interactions_updates.parquet"
+GAMING_LABELS = pa.schema([("detector", pa.string()), ("interaction_id", pa.string()), ("subject", pa.string())])
+
+
+@dataclass
+class _Gaming:
+    """The gaming run's state: its own random stream (the clean draws are untouched), the agents that game
+    the group patterns, and what was injected so far."""
+
+    rng: np.random.Generator
+    rate: float
+    premature_agents: np.ndarray
+    survey_agents: np.ndarray
+    labels: list[pa.Table] = field(default_factory=list)  # ground truth, one table per chunk
+    updates: list[pa.Table] = field(default_factory=list)  # reclassified rows, for a later ingest
+
+    @classmethod
+    def start(cls, seed: int, rate: float, pool: _Pool) -> _Gaming:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1_000,)))
+        k = max(1, int(round(rate * pool.agents_nw)))
+        chosen = rng.choice(pool.agents_nw, min(2 * k, pool.agents_nw), replace=False)
+        return cls(rng, rate, np.sort(chosen[:k]), np.sort(chosen[k:]))
+
+
+def _new_rows(base: Rows, src: np.ndarray, **values) -> Rows:
+    """Rows copied from base[src], with the given columns replaced."""
+    out = _take(base, src)
+    out.update(values)
+    return out
+
+
+def _inject(gm: _Gaming, r: Rows, dup: np.ndarray, win: _Window, pool: _Pool):
+    """Inject every gaming pattern into one chunk's system-of-record rows (in place for edits; extra rows are
+    appended). Returns (rows, provider-copy positions, provider-copy rows, labels, (update rows, their
+    positions)); labels are (detector, positions, subjects, id prefix: I for the buyer's row, NW for the
+    provider's copy)."""
+    g, rate, t_end = gm.rng, gm.rate, win.t_end
+    n = len(r["opened"])
+    st, ch = r["status"], r["channel"]
+    bot = ch == BOT
+    nw = r["provider"] == 0
+    agent_resolved = nw & ~bot & (st == RESOLVED) & (r["agent"] >= 0)
+    labels: list[tuple[str, np.ndarray, np.ndarray, str]] = []
+    used = np.zeros(n, bool)
+
+    def agent_names(pos):
+        return np.array([f"NW{a:06d}" for a in r["agent"][pos]], object)
+
+    def none(pos):
+        return np.full(len(pos), None, object)
+
+    # premature closure: a few agents close too early, and many of their resolved contacts come back reopened
+    prem = agent_resolved & np.isin(r["agent"], gm.premature_agents) & ~r["reopened"]
+    prem &= g.random(n) < PREMATURE_P
+    r["reopened"] = r["reopened"] | prem
+    used |= prem
+    pos = np.flatnonzero(prem)
+    labels.append(("premature_closure", pos, agent_names(pos), "I"))
+
+    # survey selection bias: a few agents' customers are surveyed only after good closes
+    # ("bad": reopened, transferred, or the customer came back within 7 days - as far as this chunk shows)
+    steer = nw & ~bot & ((st == RESOLVED) | (st == TRANSFERRED)) & np.isin(r["agent"], gm.survey_agents)
+    order = np.lexsort((r["opened"], r["cust"]))
+    nxt = np.full(n, np.iinfo(np.int64).max)
+    same = r["cust"][order][1:] == r["cust"][order][:-1]
+    nxt[order[:-1]] = np.where(same, r["opened"][order][1:], nxt[order[:-1]])
+    came_back = (r["cust"] >= 0) & (r["closed"] >= 0) & (nxt <= r["closed"] + 7 * DAY)
+    bad = r["reopened"] | (r["spawn"] == REPEAT) | (st == TRANSFERRED) | came_back
+    withheld = steer & bad & (r["csat"] >= 0) & (g.random(n) < SUPPRESS_P)
+    r["csat"] = np.where(withheld, NULL, r["csat"]).astype(np.int16)
+    used |= withheld
+    pos = np.flatnonzero(withheld)
+    labels.append(("survey_selection_bias", pos, agent_names(pos), "I"))
+
+    # reclassification: resolved contacts of cheap workflows moved, in a later batch, to a dearer queue
+    recl = agent_resolved & ~used & np.isin(r["queue"], CHEAP_QUEUES) & (g.random(n) < rate)
+    used |= recl
+    pos = np.flatnonzero(recl)
+    target = DEAR_QUEUES[g.integers(0, len(DEAR_QUEUES), len(pos))]
+    updates = _new_rows(r, pos, queue=target)
+    wf = np.array(["card_disputes" if q == QUEUES.index("disputes") else "onboarding" for q in target], object)
+    labels.append(("reclassification", pos, wf, "I"))
+    update_pos = pos
+
+    # unsupported claims: the provider's copy says resolved where the buyer's record says transferred/pending
+    claim = nw & ~bot & ((st == TRANSFERRED) | (st == PENDING)) & (r["first"] >= 0) & ~used
+    claim &= g.random(n) < rate
+    used |= claim
+    claim_pos = np.flatnonzero(claim)
+    labels.append(("unsupported_claims", claim_pos, none(claim_pos), "NW"))
+
+    # split tickets: one problem cut into two or three tickets, each closed resolved by the same agent
+    split = agent_resolved & ~used & ~r["reopened"] & (r["cust"] >= 0) & (g.random(n) < rate)
+    used |= split
+    parents = np.flatnonzero(split)
+    k = len(parents)
+    third = g.random(k) < SPLIT_EXTRA_P
+    last_closed = r["closed"][parents].copy()
+    alive = np.ones(k, bool)
+    extra: list[Rows] = []
+    m = n
+    split_pos, split_subj, with_child = [], [], alive
+    for step in range(2):
+        if step == 1:
+            alive = alive & third
+        opened = last_closed + g.integers(30, 600, k)
+        handle = np.maximum(np.rint(HANDLE_MEDIAN[ch[parents]] * 0.5 * np.exp(0.6 * g.standard_normal(k))),
+                            30).astype(np.int64)  # fmt: skip
+        closed = opened + handle
+        queue = np.where(g.random(k) < 0.5, r["queue"][parents], g.integers(0, len(QUEUES), k)).astype(np.int8)
+        alive = alive & (closed < t_end)
+        sel = np.flatnonzero(alive)
+        j = len(sel)
+        extra.append(_new_rows(
+            r, parents[sel], opened=opened[sel], first=opened[sel], closed=closed[sel], queue=queue[sel],
+            wait=np.zeros(j), handle=handle[sel].astype(np.float64), reopened=np.zeros(j, bool),
+            csat=np.full(j, NULL, np.int16), nps=np.full(j, NULL, np.int16), ces=np.full(j, NULL, np.int16),
+            qa=np.full(j, np.nan), spawn=np.zeros(j, np.int8), force=np.ones(j, bool),
+            status=np.full(j, RESOLVED, np.int8),
+        ))  # fmt: skip
+        split_pos.append(m + np.arange(j))
+        split_subj.append(agent_names(parents[sel]))
+        m += j
+        last_closed = np.where(alive, closed, last_closed)
+        if step == 0:
+            with_child = alive.copy()
+    kept = parents[with_child]
+    pos = np.concatenate([kept, *split_pos])
+    labels.append(("split_tickets", pos, np.concatenate([agent_names(kept), *split_subj]), "I"))
+
+    # containment that was abandonment: abandoned bot sessions recorded as resolved; the customer came back to
+    # a human on another channel a few minutes later
+    ab = nw & bot & (st == ABANDONED) & (r["cust"] >= 0) & (r["closed"] >= 0) & (r["closed"] < t_end - HOUR)
+    flip = ab & (g.random(n) < min(1.0, rate / ABANDON_P[BOT]))
+    pos = np.flatnonzero(flip)
+    k = len(pos)
+    channel = np.where(g.random(k) < 0.6, VOICE, CHAT).astype(np.int8)
+    opened = r["closed"][pos] + g.integers(30, 480, k)
+    wait = np.rint(WAIT_MEDIAN[channel] * np.exp(WAIT_SIGMA[channel] * g.standard_normal(k))).astype(np.int64)
+    handle = np.maximum(np.rint(HANDLE_MEDIAN[channel] * np.exp(0.6 * g.standard_normal(k))), 5).astype(np.int64)
+    extra.append(_new_rows(
+        r, pos, channel=channel, opened=opened, first=opened + wait, closed=opened + wait + handle,
+        wait=wait.astype(np.float64), handle=handle.astype(np.float64), handled=np.ones(k, np.int8),
+        agent=g.integers(0, pool.agents_nw, k).astype(np.int32), status=np.full(k, RESOLVED, np.int8),
+        reopened=np.zeros(k, bool), csat=np.full(k, NULL, np.int16), nps=np.full(k, NULL, np.int16),
+        ces=np.full(k, NULL, np.int16), qa=np.full(k, np.nan), spawn=np.zeros(k, np.int8), force=np.ones(k, bool),
+    ))  # fmt: skip
+    st[pos] = RESOLVED
+    labels.append(("containment_abandonment", pos, none(pos), "I"))
+
+    # the provider's copies, after every edit of the buyer's record, then the unsupported claims on top
+    copies_at = np.union1d(dup, claim_pos)
+    copies = _take(r, copies_at)
+    edit = np.isin(copies_at, claim_pos)
+    fallback = np.minimum(copies["first"] + np.nan_to_num(copies["handle"]).astype(np.int64), t_end - 1)
+    copies["closed"] = np.where(edit & (copies["closed"] < 0), fallback, copies["closed"])
+    copies["status"] = np.where(edit, RESOLVED, copies["status"]).astype(np.int8)
+
+    r = _concat([r, *extra])
+    return r, copies_at, copies, labels, (updates, update_pos)
+
+
+def _labels_table(labels, ids: np.ndarray) -> pa.Table:
+    parts = []
+    for detector, pos, subjects, prefix in labels:
+        parts.append(pa.table({
+            "detector": pa.array([detector] * len(pos), pa.string()),
+            "interaction_id": _fixed_strings(prefix, ids[pos], 12 - len(prefix)),
+            "subject": pa.array(list(subjects), pa.string()),
+        }, schema=GAMING_LABELS))  # fmt: skip
+    return pa.concat_tables(parts)
+
+
+def _write_gaming(gm: _Gaming, out_dir: Path) -> dict:
+    labels = pa.concat_tables(gm.labels)
+    pq.write_table(labels, out_dir / GAMING_LABELS_FILE)
+    updates = pa.concat_tables([u.cast(_INTERACTIONS_WRITE) for u in gm.updates])
+    pq.write_table(updates, out_dir / UPDATES_FILE, store_schema=False)
+    by = labels.group_by("detector").aggregate([("interaction_id", "count")]).to_pylist()
+    return {
+        "rate": gm.rate,
+        "labels_path": str(out_dir / GAMING_LABELS_FILE),
+        "updates_path": str(out_dir / UPDATES_FILE),
+        "labels": {r["detector"]: r["interaction_id_count"] for r in sorted(by, key=lambda r: r["detector"])},
+        "premature_agents": [f"NW{a:06d}" for a in gm.premature_agents],
+        "survey_agents": [f"NW{a:06d}" for a in gm.survey_agents],
+    }
+
+
 # --- arrow ------------------------------------------------------------------------------------------------
 def _bitmap(valid: np.ndarray | None):
     if valid is None or valid.all():
@@ -885,6 +1083,8 @@ def generate(
     seed: int = 0,
     start: str = "2026-09",
     progress: Callable[[str], None] | None = None,
+    gaming: bool = False,
+    gaming_rate: float = GAMING_RATE,
 ) -> dict:
     """Writes out_dir/interactions.parquet, out_dir/events.parquet, out_dir/contract.yaml.
     `contacts` is contacts PER MONTH. Returns a dict summary {"interactions": n_rows, "events": n_events,
@@ -896,9 +1096,16 @@ def generate(
     system-of-record contacts opened per month ("tail" for the tail), the number of customers who contacted,
     the time window as local ISO timestamps (start, months_end, end = extract time, events_end) and the run
     time in seconds. Same arguments, same table contents.
+
+    `gaming` injects every pattern of docs/integrity.md at `gaming_rate` (see `_inject`) from a random stream
+    of its own, and writes the ground truth to out_dir/gaming_labels.parquet (detector, interaction_id,
+    subject) and the reclassified rows to out_dir/interactions_updates.parquet (to ingest after
+    interactions.parquet). Without it the files are exactly those of the clean generator.
     """
     if contacts < 1 or months < 1:
         raise ValueError("contacts and months must be at least 1")
+    if gaming and not 0 < gaming_rate <= 0.5:
+        raise ValueError(f"the gaming rate (--gaming-rate) must be in (0, 0.5], got {gaming_rate}")
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
@@ -917,6 +1124,7 @@ def generate(
         ]
     )
 
+    gm = _Gaming.start(seed, gaming_rate, pool) if gaming else None
     contacted = np.zeros(pool.customers, bool)
     cancel_cust, cancel_at, buy_cust, buy_at = [], [], [], []
     by_month = np.zeros(months + 1, np.int64)
@@ -927,9 +1135,10 @@ def generate(
     with (pq.ParquetWriter(path, _INTERACTIONS_WRITE, store_schema=False, **_PARQUET) as w,
           _Background() as bg):  # fmt: skip
 
-        def write(r: Rows, ids: np.ndarray, dup: np.ndarray) -> None:
+        def write(r: Rows, ids: np.ndarray, dup: np.ndarray, copies: Rows | None = None) -> None:
             w.write_table(_interactions_table(r, ids, "I", 0, agent_names))
-            w.write_table(_interactions_table(_take(r, dup), ids[dup], "NW", 1, agent_names))
+            copies = _take(r, dup) if copies is None else copies
+            w.write_table(_interactions_table(copies, ids[dup], "NW", 1, agent_names))
 
         for ci, (days, ss) in enumerate(zip(chunks, chunk_seeds, strict=True)):
             rng = np.random.default_rng(ss)
@@ -937,7 +1146,14 @@ def generate(
             n = len(r["opened"])
             ids = n_crm + 1 + np.arange(n)
             dup = np.flatnonzero((r["provider"] == 0) & (rng.random(n) < DUPLICATE_P))
-            bg.submit(write, r, ids, dup)
+            copies = None
+            if gm is not None:
+                r, dup, copies, labels, (upd, upd_pos) = _inject(gm, r, dup, win, pool)
+                n = len(r["opened"])
+                ids = n_crm + 1 + np.arange(n)
+                gm.labels.append(_labels_table(labels, ids))
+                gm.updates.append(_interactions_table(upd, ids[upd_pos], "I", 0, agent_names))
+            bg.submit(write, r, ids, dup, copies)
             n_crm += n
             n_dup += len(dup)
             month_of = np.searchsorted(win.month_ends, r["opened"], side="right")
@@ -976,7 +1192,11 @@ def generate(
     contract_path = out_dir / "contract.yaml"
     contract_path.write_text(contract_text(start))
     iso = lambda d: d.isoformat()  # noqa: E731
-    return {
+    if gm is None:  # no stale ground truth from an earlier gaming run in the same folder
+        for stale in (GAMING_LABELS_FILE, UPDATES_FILE):
+            (out_dir / stale).unlink(missing_ok=True)
+    extra = {} if gm is None else {"gaming": _write_gaming(gm, out_dir)}
+    return extra | {
         "interactions": n_crm + n_dup,
         "events": n_events,
         "months": win.months,

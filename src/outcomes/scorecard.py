@@ -20,6 +20,7 @@ from typing import Any
 from outcomes.contract.schema import Contract
 from outcomes.metrics.library import MetricRequest, MetricValue
 from outcomes.period import Period
+from outcomes.right_channels import RightChannels
 from outcomes.service_levels import as_decimal
 
 
@@ -29,14 +30,13 @@ class ScorecardError(Exception):
 
 @dataclass(frozen=True)
 class Line:
-    """One row of the scorecard. `metric` is a library metric, or None when the row is not defined yet."""
+    """One row of the scorecard: a library metric (`metric`), shown under `label` in `unit`."""
 
     key: str
     label: str
     unit: str  # rate | mean | score | seconds | money
-    metric: str | None
+    metric: str
     guardrail: bool = False
-    not_defined: str | None = None
 
 
 #: The three groups, in order, each with its rows in order (definitions: docs/scorecard.md).
@@ -81,21 +81,13 @@ GROUPS: tuple[tuple[str, str, tuple[Line, ...]], ...] = (
             Line("asa_seconds", "ASA (seconds)", "seconds", "asa_seconds"),
             Line("aht_seconds", "AHT (seconds, guardrail)", "seconds", "aht_seconds", guardrail=True),
             Line("qa_mean", "QA mean", "mean", "qa_mean"),
-            Line(
-                "right_channel_share",
-                "Right-channel share",
-                "rate",
-                None,
-                not_defined="not defined yet: the facts do not record which channel was the right one",
-            ),
+            Line("right_channel_share", "Right-channel share", "rate", "right_channel_share"),
         ),
     ),
 )
 
 #: The library metrics a scorecard measures, in order.
-SCORECARD_METRICS: tuple[str, ...] = tuple(
-    ln.metric for _, _, lines in GROUPS for ln in lines if ln.metric is not None
-)
+SCORECARD_METRICS: tuple[str, ...] = tuple(ln.metric for _, _, lines in GROUPS for ln in lines)
 
 DEFAULT_TREND = 3
 MAX_TREND = 24
@@ -117,11 +109,14 @@ def trend_periods(period: Period, n: int) -> list[Period]:
     return out[::-1]
 
 
-def requests(contract: Contract, workflow: str | None) -> list[MetricRequest]:
+def requests(
+    contract: Contract, workflow: str | None, right_channels: RightChannels | None = None
+) -> list[MetricRequest]:
     """The scorecard's metric requests for one workflow (None: all of the contract's workflows, pooled).
 
     service_level uses the contract's own threshold when a service-level measure sets one, and
     revenue_influenced the value share's window when it has one; else the library's defaults.
+    right_channel_share uses `right_channels` (None: not measured, the value says so).
     """
     wfs = (workflow,) if workflow is not None else None
     threshold = window = None
@@ -153,6 +148,11 @@ def requests(contract: Contract, workflow: str | None) -> list[MetricRequest]:
                 wfs,
                 threshold=threshold if name == "service_level" else None,
                 window=window if name == "revenue_influenced" else None,
+                right_channels=(
+                    right_channels.by_intent
+                    if right_channels is not None and name == "right_channel_share"
+                    else None
+                ),
             )
         )
     return out
@@ -186,13 +186,11 @@ def _diff(a: Fraction | Decimal | None, b: Fraction | Decimal | None) -> Fractio
 
 def _cell(line: Line, values: PeriodValues | None) -> tuple[Fraction | Decimal | None, str | None]:
     """(value, why undefined) of one row in one period."""
-    if line.not_defined is not None:
-        return None, line.not_defined
     if values is None:
         return None, "not measured"
     if isinstance(values, str):
         return None, values
-    mv = values.get(line.metric or "")
+    mv = values.get(line.metric)
     if mv is None:
         return None, "not measured"
     if mv.value is None:
@@ -208,8 +206,11 @@ def scorecard(
     trend: Sequence[str] | None = None,
     baseline: str | None = None,
     workflow: str | None = None,
+    right_channels: RightChannels | None = None,
 ) -> dict[str, Any]:
     """The scorecard as a JSON-able dict, from values already measured.
+
+    `right_channels` is the mapping right_channel_share was measured with; the card shows it (None: none).
 
     `values_by_period` maps a period label to its values (metric -> MetricValue) or to a text saying why it
     has none. `trend` lists the periods shown, oldest first, ending with `period` (default: `period` alone).
@@ -263,6 +264,7 @@ def scorecard(
         "period": period,
         "trend": shown,
         "baseline": baseline,
+        "right_channels": right_channels.as_dict() if right_channels is not None else None,
         "groups": groups,
     }
 
@@ -316,6 +318,19 @@ def to_json(card: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------ the I/O
 
 
+def _settled_evidence(facts: Any, settled: Any, contract: Contract) -> Any:
+    """The evidence a settlement of the period wrote, when the facts and the contract version are the ones it
+    measured (same digest): the scorecard reads it instead of verifying every outcome again."""
+    if settled is None or not settled.outcomes or settled.version != contract.version:
+        return None
+    if settled.input_digest != facts.digest():
+        return None
+    try:
+        return facts.evidence(settled.outcomes[0].evidence_table)
+    except Exception:  # the evidence is gone (retention): measure again
+        return None
+
+
 def collect(
     ws: Any,
     contract_id: str,
@@ -324,6 +339,7 @@ def collect(
     workflow: str | None = None,
     trend: int = DEFAULT_TREND,
     baseline: str | None = None,
+    right_channels: RightChannels | None = None,
 ) -> dict[str, Any]:
     """Measure the scorecard of a contract from a workspace (latest facts) and lay it out.
 
@@ -382,8 +398,9 @@ def collect(
             events,
             Window.of(contract, p),
             clocks,
-            requests(contract, workflow),
+            requests(contract, workflow, right_channels),
             settled_total=total,
+            evidence=_settled_evidence(facts, settled, contract),
         )
         by_name = {v.request.name: v for v in measured}
         cost = by_name["cost_per_verified_resolution"]
@@ -409,4 +426,5 @@ def collect(
         trend=[p.label for p in shown],
         baseline=base.label,
         workflow=workflow,
+        right_channels=right_channels,
     )

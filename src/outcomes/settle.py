@@ -32,6 +32,7 @@ from outcomes.pricing.lines import Line, jsonable
 from outcomes.pricing.money import minor_unit, money_text, round_money
 from outcomes.pricing.period_total import finish_period, price_period
 from outcomes.pricing.productivity import productivity_line
+from outcomes.pricing.value_share import lift_notices
 
 SAMPLE_IDS = 5
 
@@ -291,7 +292,10 @@ def compute(
     wanted = levels.requests(contract)
     if wanted:
         values = {
-            v.request: v for v in measure_metrics(contract, interactions, events, window, clocks, wanted)
+            v.request: v
+            for v in measure_metrics(
+                contract, interactions, events, window, clocks, wanted, evidence=facts.evidence(table)
+            )
         }
     value = None
     vs = contract.pricing.value_share
@@ -300,7 +304,12 @@ def compute(
     elif vs is not None:
         v = values[MetricRequest("revenue_influenced", window=vs.window)].value
         value = Decimal("0") if v is None else Decimal(v)
-    priced = price_period(contract, period, counts, value=value)
+    lift = None
+    if vs is not None and vs.require_significant_lift is not None:
+        from outcomes.uplift import lift_gate
+
+        lift = lift_gate(contract, period, interactions, events, clocks)
+    priced = price_period(contract, period, counts, value=value, lift=lift)
     results = levels.assess(contract, values)
     credits = service_credits(contract.service_levels, results, priced.period_base, contract.currency)
     earlier = [s for s in settled_periods(ledger, contract_id) if s.period < period.label]
@@ -320,6 +329,7 @@ def compute(
     )
     lines = [_with_evidence(ln, contract, measures) for ln in priced.lines]
     notices = _notices(contract, measures, status) + levels.trigger_notices(contract, values)
+    notices += lift_notices(priced.lines)
     return SettlementResult(
         contract=contract,
         period=period,

@@ -52,6 +52,9 @@ CODES: dict[str, str] = {
     "unverifiable_outcome": "a fee for a resolution or containment outcome without `repeat_contact`",
     "double_count": "one contact could count for two outcome fee lines",
     "min_above_max": "`pricing.minimum` greater than `pricing.maximum`",
+    "no_comparison": "a lift requirement with neither `control` nor `baseline`",
+    "same_segments": "a lift requirement whose control is the pilot itself",
+    "bad_period": "a period label that is not a period of the contract (YYYY-MM or YYYY-Qn)",
     # term, versions, glide path
     "bad_term": "a term that ends before it starts",
     "missing_effective_from": "a version after the first without `effective_from` (a warning, see docs)",

@@ -600,6 +600,103 @@ def value_share_rules(contract: Contract, locate: Locator) -> list[Issue]:
     return found
 
 
+LIFT = ("pricing", "value_share", "require_significant_lift")
+
+
+def lift_requirement_rules(contract: Contract, locate: Locator) -> list[Issue]:
+    """`require_significant_lift`: a comparison to make, segments that select something, a known baseline
+    period, the outcome its metric needs, a confidence strictly between 0 and 1 (docs/uplift.md)."""
+    vs = contract.pricing.value_share
+    req = vs.require_significant_lift if vs is not None else None
+    if req is None:
+        return []
+    found = []
+    if req.control is None and req.baseline is None:
+        found.append(
+            locate.issue(
+                "no_comparison",
+                LIFT,
+                "a lift needs something to compare the pilot with: neither `control` nor `baseline` is given",
+                "add `control: {queue: [...]}` (a control group), `baseline: YYYY-MM` (a period before the "
+                "pilot), or both (difference-in-differences)",
+            )
+        )
+    segments = [("pilot", req.pilot)] + ([("control", req.control)] if req.control is not None else [])
+    for name, seg in segments:
+        keys = {k: v for k, v in seg.model_dump().items() if v is not None}
+        if not keys:
+            found.append(
+                locate.issue(
+                    "empty",
+                    (*LIFT, name),
+                    f"the {name} segment selects nothing: it has no key",
+                    "write one or more of queue, agent, customer, workflow, e.g. {queue: [retention_pilot]}",
+                )
+            )
+        for key, values in keys.items():
+            if not values:
+                found.append(
+                    locate.issue(
+                        "empty", (*LIFT, name, key), f"`{key}` lists no values",
+                        f"list at least one {key}, or remove the key",
+                    )
+                )  # fmt: skip
+            if key == "workflow":
+                for w in values:
+                    if w not in contract.workflows:
+                        found.append(
+                            locate.issue(
+                                "unknown_workflow",
+                                (*LIFT, name, key),
+                                f"workflow {w!r} is not defined under `workflows`",
+                                f"{_suggest(w, contract.workflows)}workflows: {_names(contract.workflows)}",
+                            )
+                        )
+    if req.control is not None and req.control == req.pilot:
+        found.append(
+            locate.issue(
+                "same_segments",
+                (*LIFT, "control"),
+                "the control group is the pilot itself: the lift would always be 0",
+                "select the control by other queues, agents or customers than the pilot",
+            )
+        )
+    if req.baseline is not None:
+        from outcomes.period import Period
+
+        try:
+            Period.parse(req.baseline, contract.period)
+        except ValueError as exc:
+            found.append(
+                locate.issue(
+                    "bad_period",
+                    (*LIFT, "baseline"),
+                    str(exc),
+                    "the baseline is one settlement period of this contract, usually before the pilot",
+                )
+            )
+    if not Decimal(0) < req.confidence < Decimal(1):
+        found.append(
+            locate.issue(
+                "out_of_range",
+                (*LIFT, "confidence"),
+                f"`confidence` {req.confidence} is not strictly between 0 and 1",
+                'write the confidence level as a fraction, e.g. "0.95"',
+            )
+        )
+    kind = METRIC_OUTCOME_KIND.get(req.metric)
+    if kind and not _has_kind(contract, kind):
+        found.append(
+            locate.issue(
+                "missing_outcome",
+                (*LIFT, "metric"),
+                f"{req.metric} needs a {kind} outcome, and none is defined",
+                f"define an outcome with `kind: {kind}`",
+            )
+        )
+    return found
+
+
 # ----------------------------------------------------------------------------- term, versions, glide path
 
 
@@ -989,6 +1086,7 @@ RULES: tuple[Rule, ...] = (
     amounts_not_negative,
     minimum_not_above_maximum,
     value_share_rules,
+    lift_requirement_rules,
     term_order,
     effective_from_rules,
     glide_path_sorted,

@@ -12,7 +12,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WrapSerializer,
+    field_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -126,12 +134,61 @@ class OutcomeFee(Strict):
     unit: Dec | None = None
 
 
+class LiftSegment(Strict):
+    """Which contacts form a pilot or control group: every key given must match (a value of its list)."""
+
+    queue: list[str] | None = None
+    agent: list[str] | None = None
+    customer: list[str] | None = None
+    workflow: list[str] | None = None
+
+    @field_validator("queue", "agent", "customer", "workflow")
+    @classmethod
+    def _as_set(cls, v: list[str] | None) -> list[str] | None:
+        # a segment is a set: order and repeats mean nothing (and do not change the canonical form)
+        return None if v is None else sorted(set(v))
+
+
+class LiftRequirement(Strict):
+    """Value share is paid only when `metric` shows a significant, favourable lift (docs/uplift.md)."""
+
+    metric: Literal["save_rate", "churn_rate", "csat_top2box", "fcr_rate"]
+    pilot: LiftSegment
+    control: LiftSegment | None = None
+    baseline: str | None = None  # a period label, e.g. 2026-03 (or 2026-Q1 for quarterly contracts)
+    confidence: Dec = Decimal("0.95")
+    resamples: int = Field(default=2000, ge=200, le=100000)
+    seed: int = Field(default=0, ge=0)
+
+
+def _lift_option(value: Any) -> Any:
+    """`false` (or absent) means no requirement; `true` alone cannot say which lift, so it is refused."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        raise ValueError(
+            "`true` does not say which lift: write a mapping with metric, pilot and control or baseline "
+            "(see docs/contract.md), or false"
+        )
+    return value
+
+
+def _lift_dump(value: Any, handler: Any) -> Any:
+    # Absent is written `false`, as before the option had a form: contracts without it keep their hash.
+    return False if value is None else handler(value)
+
+
+LiftOption = Annotated[
+    LiftRequirement | None, BeforeValidator(_lift_option), WrapSerializer(_lift_dump, when_used="always")
+]
+
+
 class ValueShare(Strict):
     metric: Literal["revenue_retained", "revenue_influenced"]
     share: Dec
     baseline: Dec = Decimal("0")
     window: Duration | None = None
-    require_significant_lift: bool = False
+    require_significant_lift: LiftOption = None
 
 
 class Pricing(Strict):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,6 +57,10 @@ METRIC_NAMES: tuple[str, ...] = (
     "revenue_influenced",
     "cost_per_verified_resolution",
 )
+
+#: Metrics this project defines beyond METRICS.md (docs/metrics.md, "Beyond METRICS.md"). They can be measured
+#: and shown (the scorecard) but are not contract metrics: service levels and triggers cannot name them.
+EXTRA_METRICS: tuple[str, ...] = ("right_channel_share",)
 
 #: Metrics that count contacts opened in the period; all others count contacts closed in it.
 DEMAND_METRICS: frozenset[str] = frozenset({"offered", "abandonment_rate", "service_level", "asa_seconds"})
@@ -101,7 +106,8 @@ class MetricRequest:
     `workflows`: the workflows pooled (None: all of the contract's workflows). `threshold`: service_level's T
     in seconds (default 20). `window`: revenue_influenced's look-ahead in seconds (default 30 days).
     `settled_total`: the period's settled total, for cost_per_verified_resolution (else the argument of
-    `measure_metrics`, else the metric is undefined).
+    `measure_metrics`, else the metric is undefined). `right_channels`: right_channel_share's mapping from
+    intent to the channels that are right for it (a mapping, stored as sorted pairs; None: not measured).
     """
 
     name: str
@@ -109,12 +115,17 @@ class MetricRequest:
     threshold: int | None = None
     window: int | None = None
     settled_total: Decimal | None = None
+    right_channels: tuple[tuple[str, tuple[str, ...]], ...] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.workflows, str):
             object.__setattr__(self, "workflows", (self.workflows,))
         elif self.workflows is not None and not isinstance(self.workflows, tuple):
             object.__setattr__(self, "workflows", tuple(self.workflows))
+        if self.right_channels is not None:
+            pairs = self.right_channels.items() if isinstance(self.right_channels, dict) else self.right_channels
+            norm = tuple(sorted((str(k), tuple(sorted(set(v)))) for k, v in pairs))
+            object.__setattr__(self, "right_channels", norm)
 
 
 @dataclass(frozen=True)
@@ -165,9 +176,10 @@ def _text(v: Fraction | Decimal | int | None) -> str | None:
 def check_request(contract: Contract, r: MetricRequest) -> None:
     """Raise ValueError for a request the contract cannot answer as asked (unknown metric or workflow, a
     parameter on a metric that does not take it)."""
-    if r.name not in METRIC_NAMES:
-        close = difflib.get_close_matches(r.name, METRIC_NAMES, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else f"; metrics: {', '.join(METRIC_NAMES)}"
+    known = METRIC_NAMES + EXTRA_METRICS
+    if r.name not in known:
+        close = difflib.get_close_matches(r.name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else f"; metrics: {', '.join(known)}"
         raise ValueError(f"unknown metric {r.name!r}{hint}")
     if r.workflows is not None:
         if not r.workflows:
@@ -184,6 +196,11 @@ def check_request(contract: Contract, r: MetricRequest) -> None:
         raise ValueError(f"`window` applies to revenue_influenced only (seconds > 0), not {r.name}")
     if r.settled_total is not None and r.name != "cost_per_verified_resolution":
         raise ValueError(f"`settled_total` applies to cost_per_verified_resolution only, not {r.name}")
+    if r.right_channels is not None:
+        if r.name != "right_channel_share":
+            raise ValueError(f"`right_channels` applies to right_channel_share only, not {r.name}")
+        if not r.right_channels or any(not channels for _, channels in r.right_channels):
+            raise ValueError("right_channel_share: every intent of the mapping needs at least one channel")
 
 
 def outcome_of_kind(contract: Contract, kind: str) -> tuple[str, Outcome] | None:
@@ -226,8 +243,10 @@ class _Plan:
         window: Window,
         clocks: Clocks,
         requests: Sequence[MetricRequest],
+        evidence: ibis.Table | None = None,
     ):
         self.contract = contract
+        self.settled_evidence = evidence
         self.interactions = interactions
         self.events = events
         self.window = window
@@ -312,9 +331,13 @@ class _Plan:
             found = outcome_of_kind(self.contract, kind)
             if found is None:
                 return None
-            self._sources[key] = evidence(
-                self.contract, found[0], self.interactions, self.events, self.window, self.clocks
-            )
+            if self.settled_evidence is not None:
+                ev = self.settled_evidence
+                self._sources[key] = ev.filter(ev.outcome == found[0])
+            else:
+                self._sources[key] = evidence(
+                    self.contract, found[0], self.interactions, self.events, self.window, self.clocks
+                )
         return self._sources[key]
 
     # -- registering aggregates ----------------------------------------------------------------
@@ -806,6 +829,37 @@ def _cost_per_verified_resolution(p: _Plan, r: MetricRequest, i: int, settled: D
     return read
 
 
+def _right_channel_share(p: _Plan, r: MetricRequest, i: int) -> Reader:
+    if r.right_channels is None:
+        return _none(r, "not measured: no right-channel mapping")
+    mapping = r.right_channels
+    # one set of columns per mapping, so that two mappings in one call do not share a column
+    tag = hashlib.sha256(repr(mapping).encode()).hexdigest()[:10]
+    intents = [intent for intent, _ in mapping]
+
+    def mapped(t: ibis.Table) -> ibis.Value:
+        return _handled(t) & t.intent.isin(intents)
+
+    def right(t: ibis.Table) -> ibis.Value:
+        on_right = functools.reduce(
+            lambda a, b: a | b,
+            [(t.intent == intent) & t.channel.isin(list(channels)) for intent, channels in mapping],
+        )
+        return mapped(t) & on_right.fill_null(False)
+
+    num = p.count(i, f"rc_right_{tag}", right)
+    den = p.count(i, f"rc_mapped_{tag}", mapped)
+    handled = p.count(i, "handled", _handled)
+
+    def read(row: dict[str, Any]) -> MetricValue:
+        return _rate(
+            r, row[num], row[den], "closed", "on_right_channel", "handled_with_mapped_intent",
+            not_mapped=row[handled] - row[den], mapping={k: list(v) for k, v in mapping},
+        )  # fmt: skip
+
+    return read
+
+
 _METRICS: dict[str, Callable[[_Plan, MetricRequest, int], Reader]] = {
     "offered": _offered,
     "handled": _handled_metric,
@@ -829,8 +883,9 @@ _METRICS: dict[str, Callable[[_Plan, MetricRequest, int], Reader]] = {
     "churn_rate": _churn_rate,
     "revenue_retained": _revenue_retained,
     "revenue_influenced": _revenue_influenced,
+    "right_channel_share": _right_channel_share,
 }
-assert set(_METRICS) | {"cost_per_verified_resolution"} == set(METRIC_NAMES)
+assert set(_METRICS) | {"cost_per_verified_resolution"} == set(METRIC_NAMES) | set(EXTRA_METRICS)
 
 
 def _plan(
@@ -841,10 +896,11 @@ def _plan(
     clocks: Clocks,
     requests: Sequence[MetricRequest],
     settled_total: Decimal | None,
+    evidence: ibis.Table | None = None,
 ) -> tuple[_Plan, list[Reader]]:
     for r in requests:
         check_request(contract, r)
-    plan = _Plan(contract, interactions, events, window, clocks, requests)
+    plan = _Plan(contract, interactions, events, window, clocks, requests, evidence)
     readers = []
     for r in requests:
         i = plan.set_index(r.workflows)
@@ -866,14 +922,17 @@ def measure_metrics(
     *,
     con: ibis.BaseBackend | None = None,
     settled_total: Decimal | None = None,
+    evidence: ibis.Table | None = None,
 ) -> list[MetricValue]:
     """Measure every request (in their order) with one query on `con` (default: the tables' backend).
 
     `interactions` and `events` are the facts (e.g. `FactsStore.interactions(as_of_batch)`); `clocks` decide
     which look-ahead windows are observed (pending saves and containments are not counted). `settled_total`
-    is used by cost_per_verified_resolution requests that carry none themselves.
+    is used by cost_per_verified_resolution requests that carry none themselves. `evidence`: the evidence
+    already written for this contract version, period and facts (a settlement's), read instead of measuring
+    the outcomes again; the caller vouches that it is of the same inputs.
     """
-    plan, readers = _plan(contract, interactions, events, window, clocks, requests, settled_total)
+    plan, readers = _plan(contract, interactions, events, window, clocks, requests, settled_total, evidence)
     expr = plan.expression()
     row: dict[str, Any] = {}
     if expr is not None:

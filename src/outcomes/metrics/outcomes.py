@@ -172,6 +172,12 @@ def evidence(
             t.opened_at <= window.end + timedelta(seconds=o.repeat_contact.within),
             t.opened_at >= first,
         )
+        if o.kind == "containment":
+            # A candidate's next contact is one of its own customer's: when candidates are few (bot contacts),
+            # the window need only sort the contacts of customers who have one. Contacts without a customer
+            # stay (they may be candidates; no window decides them).
+            cand = t.filter(closed_in(t, window) & _candidate_filter(o, t) & t.customer_id.notnull())
+            t = t.filter(t.customer_id.isnull() | t.customer_id.isin(cand.customer_id))
         t = with_next_contact(contract, o, t)
     else:
         t = t.mutate(repeat_id=ibis.null("string"), repeat_opened_at=ibis.null("timestamp"))

@@ -36,7 +36,7 @@ from outcomes.pricing.lines import (
 from outcomes.pricing.money import in_context, money_text
 from outcomes.pricing.outcome_fee import outcome_fee_lines
 from outcomes.pricing.proration import Proration, proration, term_overlaps
-from outcomes.pricing.value_share import value_share_line
+from outcomes.pricing.value_share import LiftGate, value_share_line
 
 _STEPS_1_TO_3 = frozenset({BASE_FEE, OUTCOME_FEE, VALUE_SHARE, MINIMUM, MAXIMUM})
 
@@ -95,11 +95,13 @@ def price_period(
     counts: Mapping[tuple[str, str], int],
     *,
     value: Decimal | None = None,
+    lift: LiftGate | None = None,
 ) -> PricedPeriod:
     """Steps 1-3 of a period: base fee, outcome fees (contract order), value share, minimum / maximum.
 
     `counts`: (outcome name, workflow name) -> counted outcomes in the period. `value`: the value-share
-    metric's value for the period (ignored without `pricing.value_share`). Counts that no fee line covers
+    metric's value for the period (ignored without `pricing.value_share`). `lift`: the measured lift when the
+    value share requires one (`value_share.LiftGate`). Counts that no fee line covers
     are not priced and are listed in `notes`.
     """
     if period.kind != contract.period:
@@ -116,7 +118,7 @@ def price_period(
     if base is not None:
         lines.append(base)
     lines.extend(outcome_fee_lines(contract, period, counts, phase=phase))
-    share = value_share_line(contract, period, value, prorate=prorate)
+    share = value_share_line(contract, period, value, prorate=prorate, lift=lift)
     if share is not None:
         lines.append(share)
     subtotal = sum_amounts(lines)

@@ -1,0 +1,71 @@
+"""`outcomes integrity CONTRACT --period P`: detectors for the ways outcome metrics are gamed
+(docs/integrity.md). Register it in cli.py with ``app.command("integrity")(integrity_command)``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from outcomes.console import JsonOpt, WorkspaceOpt, err, out, print_json
+from outcomes.console import workspace as _workspace
+from outcomes.integrity import DETECTORS, IntegrityError, Report, collect
+
+__all__ = ["integrity_command"]
+
+SAMPLE = 5
+
+
+def _print(report: Report, show_ids: int) -> None:
+    out.print(
+        f"{report.contract} v{report.version}, period {report.period}: "
+        f"{len(report.findings)} finding(s), money at stake {report.to_dict()['billing_effect']} {report.currency}"
+    )
+    t = Table(title="Detectors", title_justify="left")
+    for col in ("detector", "looked at", "flagged", "rate", "findings"):
+        t.add_column(col, justify="left" if col == "detector" else "right")
+    for r in report.runs:
+        rate = "-" if r.firing_rate is None else f"{100 * r.firing_rate:.2f}%"
+        t.add_row(r.detector, f"{r.population:,}", f"{r.flagged:,}", rate, str(len(r.findings)))
+    out.print(t)
+    for f in report.findings:
+        subject = f" [{f.subject_kind} {f.subject}]" if f.subject else ""
+        d = f.to_dict(report.currency)
+        out.print(
+            f"{f.severity.upper():8} {f.detector}{subject}: {f.count} contact(s), billing effect "
+            f"{d['billing_effect']} {report.currency}",
+            markup=False,
+        )
+        out.print(f"         {f.message}", markup=False)
+        if show_ids:
+            more = f" (+{f.count - show_ids} more; --json lists all)" if f.count > show_ids else ""
+            out.print(f"         ids: {', '.join(f.interaction_ids[:show_ids])}{more}", markup=False)
+
+
+def integrity_command(
+    contract: Annotated[str, typer.Argument(help="Contract id.")],
+    period: Annotated[str, typer.Option("--period", help="Period, e.g. 2026-10 (or 2026-Q4).")],
+    detector: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--detector", help=f"Run only this detector (repeatable): {', '.join(DETECTORS)}. Default: all."
+        ),
+    ] = None,
+    ids: Annotated[int, typer.Option("--ids", help="Sample ids shown per finding in the table view.")] = SAMPLE,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Integrity checks against gaming: split tickets, premature closure, bot containment that was abandonment,
+    survey selection bias, reclassification toward higher prices, resolution claims the system of record does
+    not support. Each finding has a severity, a subject, every affected interaction id and its billing effect."""
+    with _workspace(workspace) as ws:
+        try:
+            report = collect(ws, contract, period, only=detector)
+        except IntegrityError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        if as_json:
+            print_json(report.to_dict())
+        else:
+            _print(report, max(ids, 0))
