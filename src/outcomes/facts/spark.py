@@ -40,7 +40,7 @@ from typing import Any
 import ibis
 
 from .schema import KINDS
-from .store import DIGEST_VERSION, _check_batch
+from .store import DIGEST_VERSION, _check_batch, visible
 from .validate import _canon
 
 _TWO64 = 1 << 64
@@ -199,13 +199,7 @@ class SparkFacts:
         return df.where((F.col("_batch") <= b) & (F.col("_until").isNull() | (F.col("_until") > b)))
 
     def _table(self, name: str, as_of_batch: int | None) -> ibis.Table:
-        t = self.ibis().table(self._views[name])
-        if as_of_batch is None:
-            t = t.filter(t._until.isnull())
-        else:
-            b = _check_batch(as_of_batch)
-            t = t.filter((t._batch <= b) & (t._until.isnull() | (t._until > b)))
-        return t.select(*KINDS[name].columns)
+        return visible(self.ibis().table(self._views[name]), name, as_of_batch)
 
     def interactions(self, as_of_batch: int | None = None) -> ibis.Table:
         """Interactions visible now (or as of a batch), canonical columns, times as naive UTC."""

@@ -175,13 +175,7 @@ class FactsStore:
         return f"(_batch <= {b} AND (_until IS NULL OR _until > {b}))"
 
     def _table(self, name: str, as_of_batch: int | None) -> ibis.Table:
-        t = self.ibis().table(name)
-        if as_of_batch is None:
-            t = t.filter(t._until.isnull())
-        else:
-            b = _check_batch(as_of_batch)
-            t = t.filter((t._batch <= b) & (t._until.isnull() | (t._until > b)))
-        return t.select(*KINDS[name].columns)
+        return visible(self.ibis().table(name), name, as_of_batch)
 
     def interactions(self, as_of_batch: int | None = None) -> ibis.Table:
         """Interactions visible now (or as of a batch), canonical columns, times as naive UTC."""
@@ -779,6 +773,17 @@ class FactsStore:
                 self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
             except duckdb.Error:
                 pass
+
+
+def visible(t: ibis.Table, name: str, as_of_batch: int | None) -> ibis.Table:
+    """The versions of a facts table visible now (or as of a batch), with its canonical columns: one rule
+    for every engine."""
+    if as_of_batch is None:
+        t = t.filter(t._until.isnull())
+    else:
+        b = _check_batch(as_of_batch)
+        t = t.filter((t._batch <= b) & (t._until.isnull() | (t._until > b)))
+    return t.select(*KINDS[name].columns)
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
