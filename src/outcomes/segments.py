@@ -7,7 +7,7 @@ contract (`LiftSegment`).
 
 `unit_counts` is the Ibis query: for each group (pilot, control) and period it returns one row per *cluster*
 (a customer, or a contact without customer id) with, per metric, the numerator and denominator that cluster
-contributes. The flags come from the metric library's own plan (`_Plan.contacts()`: repeat, churn, billable
+contributes. The flags come from the metric library's own plan (`MetricPlan.contacts()`: repeat, churn, billable
 scope) and the save outcome's evidence, so the metric is the library's: summed over a segment's clusters, the
 counts are exactly the library's numerator and denominator over that segment's contacts (a test checks this).
 """
@@ -22,7 +22,7 @@ from typing import Any
 import ibis
 
 from outcomes.contract.schema import Contract, LiftSegment
-from outcomes.metrics.library import MetricRequest, _Plan
+from outcomes.metrics.library import MetricPlan, MetricRequest
 from outcomes.metrics.outcomes import Clocks
 from outcomes.metrics.scope import Window
 
@@ -158,7 +158,7 @@ def _period_rows(
 ) -> ibis.Table:
     """One row per cluster of the groups' contacts closed in `window`: per group and metric the cluster's
     numerator, denominator and pending count (columns `<group>__<metric>_num|den|pending`)."""
-    plan = _Plan(contract, interactions, events, window, clocks, [MetricRequest(m) for m in metrics])
+    plan = MetricPlan(contract, interactions, events, window, clocks, [MetricRequest(m) for m in metrics])
     t = plan.contacts()
     if any(name == "agent" for seg in segments.values() for name, _ in seg.criteria):
         sor = interactions.filter(interactions.source == contract.system_of_record)

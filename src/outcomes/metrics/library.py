@@ -232,8 +232,11 @@ def _in_set(workflow: ibis.Value, wfs: tuple[str, ...] | None) -> ibis.Value:
 Reader = Callable[[dict[str, Any]], MetricValue]
 
 
-class _Plan:
-    """Collects the aggregates that the requests need and compiles them into one one-row query."""
+class MetricPlan:
+    """Collects the aggregates that the requests need and compiles them into one one-row query.
+
+    Public so that other measurements (uplift's segments) read the library's own in-scope contacts and
+    outcome evidence rather than defining a metric twice."""
 
     def __init__(
         self,
@@ -509,7 +512,7 @@ def _none(r: MetricRequest, why: str, basis: str = "closed") -> Reader:
     return lambda row: MetricValue(r, None, None, None, {"basis": basis, "undefined": why})
 
 
-def _offered(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _offered(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "offered", lambda t: t.in_open)
 
     def read(row: dict[str, Any]) -> MetricValue:
@@ -518,7 +521,7 @@ def _offered(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _handled_metric(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _handled_metric(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "handled", _handled)
 
     def read(row: dict[str, Any]) -> MetricValue:
@@ -527,13 +530,13 @@ def _handled_metric(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _abandonment_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _abandonment_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     ab = p.count(i, "abandoned", lambda t: t.in_open & t.abandoned)
     n = p.count(i, "offered", lambda t: t.in_open)
     return lambda row: _rate(r, row[ab], row[n], "opened", "abandoned", "offered")
 
 
-def _service_level(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _service_level(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     T = DEFAULT_THRESHOLD_SECONDS if r.threshold is None else r.threshold
     tl = ibis.literal(T, type=_EXACT)
 
@@ -566,7 +569,7 @@ def _service_level(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _asa_seconds(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _asa_seconds(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     total = p.c(i, "asa_sum", lambda t, s: t.wait.sum(where=s & t.in_open & ~t.abandoned))
     n = p.count(i, "asa_n", lambda t: t.in_open & ~t.abandoned & t.wait.notnull())
     answered = p.count(i, "answered", lambda t: t.in_open & ~t.abandoned)
@@ -577,7 +580,7 @@ def _asa_seconds(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _aht_seconds(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _aht_seconds(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     def agent(t: ibis.Table) -> ibis.Value:
         return _handled(t) & (t.handled_by.fill_null("") == "agent")
 
@@ -591,7 +594,7 @@ def _aht_seconds(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _repeat_metric(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _repeat_metric(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     if p.repeat is None:
         return _none(r, "the contract has no resolution outcome with repeat_contact")
 
@@ -620,7 +623,7 @@ def _repeat_metric(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _verified_resolution_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _verified_resolution_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     if p.outcome_evidence("resolution") is None:
         return _none(r, "the contract has no resolution outcome")
     counted = p.status_count("resolution", i, "counted")
@@ -641,13 +644,13 @@ def _verified_resolution_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _reopen_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _reopen_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "resolved", lambda t: t.in_closed & t.resolved)
     re_ = p.count(i, "reopened", lambda t: t.in_closed & t.resolved & t.reopened.fill_null(False))
     return lambda row: _rate(r, row[re_], row[n], "closed", "reopened", "resolved")
 
 
-def _contained(p: _Plan, r: MetricRequest, i: int, den_name: str, den_cond) -> Reader:
+def _contained(p: MetricPlan, r: MetricRequest, i: int, den_name: str, den_cond) -> Reader:
     if p.outcome_evidence("containment") is None:
         return _none(r, "the contract has no containment outcome")
     counted = p.status_count("containment", i, "counted")
@@ -656,33 +659,33 @@ def _contained(p: _Plan, r: MetricRequest, i: int, den_name: str, den_cond) -> R
     return lambda row: _rate(r, row[counted], row[den], "closed", "contained", den_name, pending=row[pending])
 
 
-def _containment_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _containment_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     return _contained(p, r, i, "handled", _handled)
 
 
-def _bot_resolution_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _bot_resolution_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     return _contained(p, r, i, "bot_handled", lambda t: t.in_closed & (t.handled_by.fill_null("") == "bot"))
 
 
-def _csat_top2box(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _csat_top2box(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "csat_n", lambda t: t.in_closed & t.csat.notnull())
     top = p.count(i, "csat_top2", lambda t: t.in_closed & (t.csat >= 4))
     return lambda row: _rate(r, row[top], row[n], "closed", "top2", "ratings")
 
 
-def _csat_mean(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _csat_mean(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "csat_n", lambda t: t.in_closed & t.csat.notnull())
     total = p.c(i, "csat_sum", lambda t, s: t.csat.cast("int64").sum(where=s & t.in_closed))
     return lambda row: _mean_value(r, row[total], row[n], "closed", "ratings")
 
 
-def _survey_response_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _survey_response_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     rated = p.count(i, "rated_handled", lambda t: _handled(t) & t.csat.notnull())
     n = p.count(i, "handled", _handled)
     return lambda row: _rate(r, row[rated], row[n], "closed", "rated", "handled")
 
 
-def _nps(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _nps(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "nps_n", lambda t: t.in_closed & t.nps.notnull())
     pro = p.count(i, "nps_promoters", lambda t: t.in_closed & (t.nps >= 9))
     det = p.count(i, "nps_detractors", lambda t: t.in_closed & (t.nps <= 6))
@@ -702,19 +705,19 @@ def _nps(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _ces_mean(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _ces_mean(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "ces_n", lambda t: t.in_closed & t.ces.notnull())
     total = p.c(i, "ces_sum", lambda t, s: t.ces.cast("int64").sum(where=s & t.in_closed))
     return lambda row: _mean_value(r, row[total], row[n], "closed", "scores")
 
 
-def _qa_mean(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _qa_mean(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     n = p.count(i, "qa_n", lambda t: t.in_closed & t.qa.notnull())
     total = p.c(i, "qa_sum", lambda t, s: t.qa.sum(where=s & t.in_closed))
     return lambda row: _mean_value(r, row[total], row[n], "closed", "scored")
 
 
-def _save_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _save_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     if p.outcome_evidence("save") is None:
         return _none(r, "the contract has no save outcome")
     saves = p.status_count("save", i, "counted")
@@ -723,7 +726,7 @@ def _save_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return lambda row: _rate(r, row[saves], row[n], "closed", "saves", "cancel_contacts", pending=row[pending])
 
 
-def _churn_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _churn_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     def cond(t: ibis.Table) -> ibis.Value:
         return t.in_closed & t.customer_id.notnull()
 
@@ -740,7 +743,7 @@ def _churn_rate(p: _Plan, r: MetricRequest, i: int) -> Reader:
     )  # fmt: skip
 
 
-def _revenue_retained(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _revenue_retained(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     if p.outcome_evidence("save") is None:
         return _none(r, "the contract has no save outcome")
     counted = p.status_count("save", i, "counted")
@@ -778,7 +781,7 @@ def _revenue_retained(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _revenue_influenced(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _revenue_influenced(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     W = DEFAULT_INFLUENCE_WINDOW_SECONDS if r.window is None else r.window
     cols = p.influenced(i, W)
 
@@ -813,7 +816,7 @@ def _revenue_influenced(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-def _cost_per_verified_resolution(p: _Plan, r: MetricRequest, i: int, settled: Decimal | None) -> Reader:
+def _cost_per_verified_resolution(p: MetricPlan, r: MetricRequest, i: int, settled: Decimal | None) -> Reader:
     if p.outcome_evidence("resolution") is None:
         return _none(r, "the contract has no resolution outcome")
     counted = p.status_count("resolution", i, "counted")
@@ -829,7 +832,7 @@ def _cost_per_verified_resolution(p: _Plan, r: MetricRequest, i: int, settled: D
     return read
 
 
-def _right_channel_share(p: _Plan, r: MetricRequest, i: int) -> Reader:
+def _right_channel_share(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     if r.right_channels is None:
         return _none(r, "not measured: no right-channel mapping")
     mapping = r.right_channels
@@ -860,7 +863,7 @@ def _right_channel_share(p: _Plan, r: MetricRequest, i: int) -> Reader:
     return read
 
 
-_METRICS: dict[str, Callable[[_Plan, MetricRequest, int], Reader]] = {
+_METRICS: dict[str, Callable[[MetricPlan, MetricRequest, int], Reader]] = {
     "offered": _offered,
     "handled": _handled_metric,
     "abandonment_rate": _abandonment_rate,
@@ -897,10 +900,10 @@ def _plan(
     requests: Sequence[MetricRequest],
     settled_total: Decimal | None,
     evidence: ibis.Table | None = None,
-) -> tuple[_Plan, list[Reader]]:
+) -> tuple[MetricPlan, list[Reader]]:
     for r in requests:
         check_request(contract, r)
-    plan = _Plan(contract, interactions, events, window, clocks, requests, evidence)
+    plan = MetricPlan(contract, interactions, events, window, clocks, requests, evidence)
     readers = []
     for r in requests:
         i = plan.set_index(r.workflows)
