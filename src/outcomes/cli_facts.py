@@ -32,7 +32,8 @@ def export_command(
 
     with _workspace(workspace) as ws:
         try:
-            summary = export_parquet(ws.duckdb_facts(), folder)
+            with err.status(f"exporting the facts to {folder}…"):
+                summary = export_parquet(ws.duckdb_facts(), folder)
         except (NotADirectoryError, OSError) as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from outcomes.console import JsonOpt, WorkspaceOpt, err, out, print_json
 from outcomes.console import workspace as _workspace
-from outcomes.integrity import DETECTORS, IntegrityError, Report, collect
+from outcomes.integrity import DETECTORS, IntegrityError, Report
 
 __all__ = ["integrity_command"]
 
@@ -61,7 +61,10 @@ def integrity_command(
     not support. Each finding has a severity, a subject, every affected interaction id and its billing effect."""
     with _workspace(workspace) as ws:
         try:
-            report = collect(ws, contract, period, only=detector)
+            from outcomes.integrity import collect
+
+            with err.status(f"running the integrity detectors on {contract} {period}…"):
+                report = collect(ws, contract, period, only=detector)
         except IntegrityError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None

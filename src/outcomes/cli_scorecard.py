@@ -129,7 +129,7 @@ def scorecard_command(
         except RightChannelsError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
-    with _workspace(workspace) as ws:
+    with _workspace(workspace) as ws, err.status(f"measuring the scorecard of {contract} {period}…"):
         card = collect(
             ws,
             contract,

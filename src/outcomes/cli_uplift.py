@@ -180,7 +180,8 @@ def uplift_command(
         )  # fmt: skip
         clocks = Clocks(contacts=facts.contact_clock(c.system_of_record), events=facts.event_clock())
         try:
-            results = measure_uplift(c, facts.interactions(), facts.events(), clocks, spec)
+            with err.status(f"measuring the lift in {p}…"):
+                results = measure_uplift(c, facts.interactions(), facts.events(), clocks, spec)
         except UpliftError as exc:
             _fail(str(exc))
         report = {

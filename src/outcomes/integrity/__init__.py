@@ -7,9 +7,21 @@ system of record. Each finding names its detector, severity, subject (agent, wor
 interaction id and the money at stake under the contract (its billing effect).
 """
 
-from .context import Context, Prices
+from typing import Any
+
 from .model import DETECTORS, DetectorRun, Finding, IntegrityError, Report, Thresholds
-from .run import check, collect
+
+# The detectors pull in Ibis and their queries; the command line imports this package to describe its
+# options, so they load on first use, not at start-up.
+_LAZY = {"Context": "context", "Prices": "context", "check": "run", "collect": "run"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DETECTORS",

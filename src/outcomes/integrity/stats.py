@@ -14,8 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scipy.stats import norm
-
 
 @dataclass(frozen=True)
 class GroupTest:
@@ -63,6 +61,8 @@ def standardised(rows: Iterable[tuple[str, str, int, int]], tail: str) -> list[G
             expected += nn * p
             variance += nn * p * (1 - p)
         z = (observed - expected) / math.sqrt(variance) if variance > 0 else 0.0
+        from scipy.stats import norm  # scipy takes a second to import: only when an agent is tested
+
         p_value = float(norm.sf(z) if tail == "greater" else norm.cdf(z))
         out.append(GroupTest(subject, n, observed, expected, z, p_value))
     return out
