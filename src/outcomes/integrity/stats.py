@@ -13,6 +13,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from statistics import NormalDist
+
+_NORMAL = NormalDist()  # the standard normal of the z-test (the standard library's: no scipy to import)
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,7 @@ def standardised(rows: Iterable[tuple[str, str, int, int]], tail: str) -> list[G
             expected += nn * p
             variance += nn * p * (1 - p)
         z = (observed - expected) / math.sqrt(variance) if variance > 0 else 0.0
-        from scipy.stats import norm  # scipy takes a second to import: only when an agent is tested
-
-        p_value = float(norm.sf(z) if tail == "greater" else norm.cdf(z))
+        p_value = _NORMAL.cdf(-z) if tail == "greater" else _NORMAL.cdf(z)
         out.append(GroupTest(subject, n, observed, expected, z, p_value))
     return out
 
