@@ -89,17 +89,19 @@ def rerun(ledger: Ledger, facts, ref: str) -> RerunReport:
     row = ledger.settlement(ref)
     recorded = invoice_dict(row)
     table = f"evidence_rerun_{row.id}"
-    result = compute(
-        LedgerAsOf(ledger, row.id),
-        facts,
-        row.contract,
-        row.period,
-        provisional=row.status == "provisional",
-        as_of_batch=row.facts_batch,
-        evidence_table=table,
-        version=row.version,
-    )
-    facts.drop_table(table)
+    try:
+        result = compute(
+            LedgerAsOf(ledger, row.id),
+            facts,
+            row.contract,
+            row.period,
+            provisional=row.status == "provisional",
+            as_of_batch=row.facts_batch,
+            evidence_table=table,
+            version=row.version,
+        )
+    finally:  # a failed rerun leaves no evidence behind either
+        facts.drop_table(table)
     again = result.to_dict()["lines"]
     lines = []
     for i in range(max(len(recorded["lines"]), len(again))):
