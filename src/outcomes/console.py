@@ -28,12 +28,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def known_errors() -> tuple[type[BaseException], ...]:
     from outcomes.contract import ContractError
     from outcomes.facts import IngestError
+    from outcomes.integrity.model import IntegrityError
     from outcomes.ledger import LedgerError
     from outcomes.scorecard import ScorecardError
     from outcomes.settle import SettlementRefused
     from outcomes.workspace import WorkspaceError
 
-    return (ContractError, IngestError, LedgerError, ScorecardError, SettlementRefused, WorkspaceError)
+    return (
+        ContractError,
+        IngestError,
+        IntegrityError,
+        LedgerError,
+        ScorecardError,
+        SettlementRefused,
+        WorkspaceError,
+    )
 
 
 @contextmanager
