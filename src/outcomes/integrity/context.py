@@ -7,14 +7,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import ibis
 import pyarrow as pa
 
 from outcomes.contract.schema import Contract
 from outcomes.metrics.outcomes import Clocks, evidence
-from outcomes.metrics.scope import Window, billable, closed_in, workflow_of
+from outcomes.metrics.scope import Window, billable, closed_in
 from outcomes.period import Period
 from outcomes.pricing.glide import phase_for
 from outcomes.pricing.money import round_money
@@ -128,9 +127,6 @@ class Context:
     def money(self, amount: Decimal) -> Decimal:
         return round_money(amount, self.currency)
 
-    def with_workflow(self, t: ibis.Table) -> ibis.Table:
-        return t.mutate(workflow=workflow_of(self.contract, t.queue))
-
 
 class Prices:
     """The price of one more (or one less) outcome of each (outcome, workflow) in the period.
@@ -173,6 +169,3 @@ class Prices:
                 if self.unit(name, workflow) is not None:
                     return name
         return None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f"{o}/{w}": str(v) for (o, w), v in sorted(self._unit.items())}
