@@ -127,6 +127,7 @@ def explain_lines(
             part["counts"] = counts
             part["samples"] = _samples(facts, o.evidence_table, o.outcome, ln["workflows"], sample)
             part["evidence_table"] = o.evidence_table
+            part["evidence_location"] = facts.evidence_location(o.evidence_table)
             part["sql"] = o.sql
         parts.append(part)
     return parts
@@ -157,7 +158,9 @@ def render(console: Console, parts: list[dict[str, Any]], *, show_sql: bool = Tr
                     str(r["workflow"] or ""),
                 )
             console.print(s)
-            console.print(f"every id: [bold]{p['evidence_table']}[/bold] in the facts store (a view of evidence/{p['evidence_table']}.parquet)")
+            console.print(
+                f"every id: [bold]{p['evidence_table']}[/bold] in the facts store ({p['evidence_location']})"
+            )
             if show_sql:
                 console.print(
                     "[bold]SQL[/bold] (in the dialect of the facts engine that ran it; rerun it on your copy of the facts)"

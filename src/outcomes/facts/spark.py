@@ -275,7 +275,8 @@ class SparkFacts:
         and what `outcomes explain` shows."""
         return str(self.ibis().compile(expr, pretty=True))
 
-    def _evidence_location(self, table: str) -> str:
+    def evidence_location(self, table: str) -> str:
+        """Where the evidence of `table` is kept (a catalog table or a Parquet folder)."""
         _check_table_name(table)
         if self.evidence_database is not None:
             return f"{self.evidence_database}.{table}"
@@ -288,7 +289,7 @@ class SparkFacts:
 
         frames = [self.session.sql(sql) for sql in sqls]
         union = reduce(lambda a, b: a.unionByName(b), frames)
-        where = self._evidence_location(table)
+        where = self.evidence_location(table)
         try:
             if self.evidence_database is not None:
                 union.write.mode("overwrite").format("parquet").saveAsTable(where)
@@ -307,7 +308,7 @@ class SparkFacts:
         return [r.asDict() for r in rows]
 
     def _read_evidence(self, table: str):
-        where = self._evidence_location(table)
+        where = self.evidence_location(table)
         if self.evidence_database is not None:
             return self.session.table(where)
         return self.session.read.parquet(where)
@@ -316,7 +317,7 @@ class SparkFacts:
         """Whether the evidence table `table` is stored."""
         if self.evidence_database is not None:
             return bool(self.session.catalog.tableExists(table, self.evidence_database))
-        fs, path = self._hadoop_path(self._evidence_location(table))
+        fs, path = self._hadoop_path(self.evidence_location(table))
         return bool(fs.exists(path))
 
     def evidence(self, table: str) -> ibis.Table:
@@ -329,9 +330,9 @@ class SparkFacts:
         """Remove an evidence table (its Parquet folder, or the catalog table)."""
         self.session.catalog.dropTempView(table)
         if self.evidence_database is not None:
-            self.session.sql(f"DROP TABLE IF EXISTS {self._evidence_location(table)}")
+            self.session.sql(f"DROP TABLE IF EXISTS {self.evidence_location(table)}")
             return
-        fs, path = self._hadoop_path(self._evidence_location(table))
+        fs, path = self._hadoop_path(self.evidence_location(table))
         if fs.exists(path):
             fs.delete(path, True)
 

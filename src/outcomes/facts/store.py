@@ -309,6 +309,10 @@ class FactsStore:
             if self._evidence_file(name).exists():
                 self._evidence_view(name)
 
+    def evidence_location(self, table: str) -> str:
+        """Where the evidence of `table` is kept: its Parquet file (an in-memory store: the table itself)."""
+        return str(self._evidence_file(table)) if self.evidence_dir is not None else f"table {table} in memory"
+
     def _evidence_file(self, table: str) -> Path:
         assert self.evidence_dir is not None
         return self.evidence_dir / f"{table}.parquet"
