@@ -612,12 +612,19 @@ def generate(
         ),
     ] = False,
     gaming_rate: Annotated[
-        float, typer.Option("--gaming-rate", help="Share of each pattern's eligible contacts (and agents).")
-    ] = 0.02,
+        float | None,
+        typer.Option(
+            "--gaming-rate", help="With --gaming: share of each pattern's eligible contacts (and agents); 0.02."
+        ),
+    ] = None,
 ) -> None:
     """Write realistic synthetic interactions, CRM events and a matching sample contract."""
+    from outcomes.generate import GAMING_RATE
     from outcomes.generate import generate as run
 
+    if gaming_rate is not None and not gaming:
+        err.print("error: --gaming-rate sets how much gaming --gaming injects; add --gaming", markup=False)
+        raise typer.Exit(1)
     try:
         with err.status("generating…") as status:
             summary = run(
@@ -628,7 +635,7 @@ def generate(
                 start=start,
                 progress=lambda msg: status.update(msg),
                 gaming=gaming,
-                gaming_rate=gaming_rate,
+                gaming_rate=GAMING_RATE if gaming_rate is None else gaming_rate,
             )
     except ValueError as exc:
         err.print(f"error: {exc}", markup=False)
