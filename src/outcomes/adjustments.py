@@ -178,7 +178,9 @@ def adjustments_for(
                     if new is None or new.quantity is None
                     else format(new.quantity, "f"),
                     "repriced_details": new.details if new else None,
-                    "fate_changes": relevant or changes,
+                    # an outcome's line lists its own outcome's changes; a line of no outcome (base, minimum,
+                    # maximum, credits) moved with all of them
+                    "fate_changes": relevant if new is not None and new.outcome else changes,
                     "facts_digest": digest,
                 },
             )
