@@ -62,10 +62,13 @@ class Context:
 
     @property
     def repeat_seconds(self) -> int:
-        """The repeat window of the contract's (first) resolution outcome, else the default."""
-        for o in self.contract.outcomes.values():
-            if o.kind == "resolution" and o.repeat_contact is not None:
-                return o.repeat_contact.within
+        """The repeat window of the contract's resolution outcome (the one the metric library's repeat rate
+        uses), else the default."""
+        from outcomes.metrics.library import outcome_of_kind
+
+        found = outcome_of_kind(self.contract, "resolution")
+        if found is not None and found[1].repeat_contact is not None:
+            return found[1].repeat_contact.within
         return self.thresholds.default_repeat_seconds
 
     # -- what the contract counts -------------------------------------------------------------------
