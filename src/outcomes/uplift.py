@@ -253,8 +253,10 @@ def difference_in_differences(
     confidence: Decimal,
     resamples: int,
     seed: int,
+    with_ols: bool = True,
 ) -> Estimate:
-    """(pilot - pilot_base) - (control - control_base): bootstrap interval, and the OLS fit beside it."""
+    """(pilot - pilot_base) - (control - control_base): bootstrap interval, and the OLS fit beside it (a check
+    for people to read: `with_ols=False` skips it where nobody reads it, in a settlement's lift gate)."""
     better = UPLIFT_METRICS[metric][1]
     four = [pilot, pilot_base, control, control_base]
     method = _method(pilot.unit, resamples) + " (four samples)"
@@ -268,7 +270,7 @@ def difference_in_differences(
     return Estimate.checked(
         four, "difference_in_differences", method, point, counterfactual,
         percentile_interval(d, confidence), bootstrap_p_value(d), confidence, better,
-        ols=ols_did(four, confidence),
+        ols=ols_did(four, confidence) if with_ols else None,
     )  # fmt: skip
 
 
@@ -339,6 +341,7 @@ def estimate_metric(
     confidence: Decimal = DEFAULT_CONFIDENCE,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    with_ols: bool = True,
 ) -> MetricUplift:
     """Every estimate the samples allow: keys are (group, role) with group pilot|control, role period|baseline."""
     unit, better = UPLIFT_METRICS[metric]
@@ -354,7 +357,7 @@ def estimate_metric(
         estimates.append(compare(p, pb, "pilot_vs_baseline", metric, **kw))
     if c is not None and cb is not None:
         estimates.append(compare(c, cb, "control_vs_baseline", metric, **kw))
-        estimates.append(difference_in_differences(p, pb, c, cb, metric, **kw))
+        estimates.append(difference_in_differences(p, pb, c, cb, metric, **kw, with_ols=with_ols))
     if not estimates:
         raise UpliftError("give a control group, a baseline period, or both")
     headline = estimates[-1].kind
@@ -425,7 +428,9 @@ def full_window(contract: Contract, period: Period) -> Window:
     return Window(period, start, end)
 
 
-def measure_uplift(contract: Contract, interactions, events, clocks: Clocks, spec: UpliftSpec) -> list[MetricUplift]:
+def measure_uplift(
+    contract: Contract, interactions, events, clocks: Clocks, spec: UpliftSpec, *, with_ols: bool = True
+) -> list[MetricUplift]:
     """Query the per-unit counts of every sample (one query per period) and estimate each metric's lift."""
     if spec.control is None and spec.baseline is None:
         raise UpliftError("give a control group (--control), a baseline period (--baseline), or both")
@@ -456,7 +461,7 @@ def measure_uplift(contract: Contract, interactions, events, clocks: Clocks, spe
     )
     labels = {role: per.label for role, per in periods}
     kw = {"confidence": spec.confidence, "resamples": spec.resamples, "seed": spec.seed}
-    return [estimate_metric(m, samples_of(got, m, labels), **kw) for m in spec.metrics]
+    return [estimate_metric(m, samples_of(got, m, labels), **kw, with_ols=with_ols) for m in spec.metrics]
 
 
 def samples_of(got: Sequence[UnitCounts], metric: str, labels: dict[str, str]) -> dict[tuple[str, str], Sample]:
@@ -477,7 +482,7 @@ def lift_gate(contract: Contract, period: Period, interactions, events, clocks: 
     req = contract.pricing.value_share.require_significant_lift
     spec = UpliftSpec.of(req, contract, period)
     try:
-        (m,) = measure_uplift(contract, interactions, events, clocks, spec)
+        (m,) = measure_uplift(contract, interactions, events, clocks, spec, with_ols=False)
     except UpliftError as exc:  # e.g. settling the baseline period itself: nothing to compare
         why = f"not measured: {exc}"
         return LiftGate(passed=False, verdict=why, details={"metric": req.metric, "verdict": why})
