@@ -428,8 +428,14 @@ def test_a_right_channel_mapping_with_a_mistake_names_the_file_line_and_fix():
         parse_right_channels("billing: []\n", "rc.yaml")
     with pytest.raises(RightChannelsError, match=r"rc.yaml: expected a mapping from intent"):
         parse_right_channels("- billing\n", "rc.yaml")
-    with pytest.raises(RightChannelsError, match=r"rc.yaml:2: not valid YAML"):
+    # YAML is read as contracts are: the line, the problem and the fix
+    with pytest.raises(RightChannelsError, match=r'(?s)^rc.yaml:2: found duplicate key "billing".*hint: write each key once'):
         parse_right_channels("billing: [bot]\nbilling: [chat]\n", "rc.yaml")
+    with pytest.raises(RightChannelsError, match=r"(?s)^rc.yaml:2: expected ',' or '\]'.*\[yaml_syntax\]\n  hint: "):
+        parse_right_channels("billing: [bot\n", "rc.yaml")
+    # a merge key is read, not a traceback
+    merged = parse_right_channels("a: [bot]\n<<: {b: [chat]}\n", "rc.yaml")
+    assert merged.by_intent == (("a", ("bot",)), ("b", ("chat",)))
     ok = parse_right_channels("b: [voice, bot, voice]\na: email\n")
     assert ok.by_intent == (("a", ("email",)), ("b", ("bot", "voice")))
 

@@ -17,10 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
-
 from outcomes.facts.schema import CHANNELS
 
 
@@ -47,29 +43,26 @@ _EXAMPLE = "write e.g. `card_dispute: [voice, chat]`"
 
 def parse_right_channels(text: str, file: str = "<right channels>") -> RightChannels:
     """The mapping in `text`; every problem is an error naming `file`, the line and the intent."""
-    try:
-        data = YAML(typ="rt").load(text)
-    except YAMLError as exc:  # includes duplicate keys
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark is not None else file
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RightChannelsError(f"{where}: not valid YAML: {problem}") from None
-    if not isinstance(data, CommentedMap) or not data:
+    from outcomes.contract.loader import parse_yaml  # the contract's reader: line numbers, syntax hints
+
+    data, where_is, issues = parse_yaml(text, file)
+    if issues:
+        raise RightChannelsError(f"{issues[0]}")
+    if not isinstance(data, dict) or not data:
         raise RightChannelsError(f"{file}: expected a mapping from intent to its right channels; {_EXAMPLE}")
     out: dict[str, list[str]] = {}
     for key, value in data.items():
-        line = data.lc.key(key)[0] + 1
-        where = f"{file}:{line}: intent {key!r}"
+        line = where_is.line((key,))
+        place = f"{file}:{line}" if line is not None else file
         if not isinstance(key, str) or not key.strip():
-            raise RightChannelsError(f"{file}:{line}: an intent must be a text, not {key!r}; {_EXAMPLE}")
+            raise RightChannelsError(f"{place}: an intent must be a text, not {key!r}; {_EXAMPLE}")
+        where = f"{place}: intent {key!r}"
         channels = [value] if isinstance(value, str) else value
-        if not isinstance(channels, CommentedSeq | list) or not channels:
+        if not isinstance(channels, list) or not channels:
             raise RightChannelsError(f"{where}: give at least one channel as a list; {_EXAMPLE}")
         for ch in channels:
             if ch not in CHANNELS:
-                raise RightChannelsError(
-                    f"{where}: unknown channel {ch!r}; channels are {', '.join(CHANNELS)}"
-                )
+                raise RightChannelsError(f"{where}: unknown channel {ch!r}; channels are {', '.join(CHANNELS)}")
         out[key] = [str(ch) for ch in channels]
     return RightChannels.of(out)
 
