@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outcomes.console import err, out
+from outcomes.console import WorkspaceOpt, err, out
 from outcomes.console import workspace as _workspace
 from outcomes.right_channels import RightChannelsError, read_right_channels
 from outcomes.scorecard import DEFAULT_TREND, collect, to_csv, to_json
@@ -107,12 +107,7 @@ def scorecard_command(
     chart_format: Annotated[
         ChartFormat, typer.Option("--chart-format", help="Format of the --chart files.")
     ] = ChartFormat.svg,
-    workspace: Annotated[
-        Path | None,
-        typer.Option(
-            "--workspace", "-w", help="Workspace folder (else $OUTCOMES_WORKSPACE, else the current one)."
-        ),
-    ] = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Balanced scorecard: customer health, financial and operational metrics, trend and change vs baseline.
 

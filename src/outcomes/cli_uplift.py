@@ -6,13 +6,12 @@ Register it in cli.py with ``app.command("uplift")(uplift_command)``.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from outcomes.console import err, out, print_json
+from outcomes.console import JsonOpt, WorkspaceOpt, err, out, print_json
 from outcomes.console import workspace as _workspace
 
 __all__ = ["uplift_command"]
@@ -124,13 +123,8 @@ def uplift_command(
     confidence: Annotated[str, typer.Option("--confidence", help="Confidence level of the intervals.")] = "0.95",
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same numbers).")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-    workspace: Annotated[
-        Path | None,
-        typer.Option(
-            "--workspace", "-w", help="Workspace folder (else $OUTCOMES_WORKSPACE, else the current one)."
-        ),
-    ] = None,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Lift of save rate, churn, CSAT and FCR in a pilot against a control group and/or a baseline period,
     with bootstrap intervals, p-values and a plain verdict (difference-in-differences when both)."""
