@@ -435,3 +435,21 @@ def test_a_batch_is_stored_by_month_then_customer_in_contact_order(store, tmp_pa
     stored = [r[0] for r in store.con.execute("SELECT interaction_id FROM interactions ORDER BY rowid").fetchall()]
     # October first (customer a: same opening, earlier close first; then customer b), then November
     assert stored == ["a1", "a2", "b1", "b2", "a9"]
+
+
+def test_an_export_counts_what_it_wrote_and_replaces_each_table_whole(store, tmp_path):
+    import pyarrow.parquet as pq
+
+    from outcomes.facts.export import export_parquet
+
+    store.ingest("interactions", csv(tmp_path, "a.csv", row("1"), row("2")))
+    store.ingest("interactions", csv(tmp_path, "b.csv", row("2", 5), row("3")))  # 2 updated: a second version
+    out = tmp_path / "export"
+    (out / "interactions").mkdir(parents=True)
+    (out / "interactions" / "stale.parquet").write_text("from an earlier export")
+    summary = export_parquet(store, out)
+    assert summary.rows == {"interactions": 4, "events": 0, "batches": 2}
+    assert summary.folder == str(out.resolve()) and summary.digest == store.digest()
+    assert sorted(p.name for p in out.iterdir()) == ["batches", "events", "interactions"]  # no partial left
+    assert [p.name for p in (out / "interactions").iterdir()] == ["part-0.parquet"]
+    assert pq.read_table(out / "interactions" / "part-0.parquet").num_rows == 4

@@ -8,7 +8,8 @@ reads and the digest work on the copy exactly as on the store:
     DIR/batches/part-0.parquet        the batches table (reasons as JSON text)
 
 Timestamps are written as Parquet timestamps without a time zone (naive UTC), which Spark reads as
-TIMESTAMP_NTZ. A table folder that exists is replaced whole; nothing else in DIR is touched.
+TIMESTAMP_NTZ. A table folder that exists is replaced whole, once its new copy is written; nothing else in
+DIR is touched.
 """
 
 from __future__ import annotations
@@ -45,16 +46,22 @@ class ExportSummary:
 
 def export_parquet(store: FactsStore, folder: Path) -> ExportSummary:
     """Write the store's interactions, events (every version) and batches as Parquet folders under `folder`."""
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # the summary names the folder to set as facts.spark_parquet
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder}: exists and is not a folder; choose another DIR")
     folder.mkdir(parents=True, exist_ok=True)
     rows = {}
     for name, query in EXPORTED.items():
+        # written beside the table folder, then swapped in: a failed export leaves the previous copy whole
+        partial = folder / f"{name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        (written,) = store.con.execute(
+            f"COPY ({query}) TO {lit(str(partial / 'part-0.parquet'))} (FORMAT parquet)"
+        ).fetchone()
+        rows[name] = int(written)
         target = folder / name
         if target.exists():
             shutil.rmtree(target)
-        target.mkdir()
-        store.con.execute(f"COPY ({query}) TO {lit(str(target / 'part-0.parquet'))} (FORMAT parquet)")
-        rows[name] = int(store.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+        partial.rename(target)
     return ExportSummary(str(folder), rows, store.latest_batch(), store.digest())
