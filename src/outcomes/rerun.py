@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from outcomes.facts.schema import KINDS
-from outcomes.facts.validate import row_hash_sql
 from outcomes.ledger import Ledger
 from outcomes.reports.invoice import invoice_dict
 from outcomes.settle import compute
@@ -53,18 +51,6 @@ class RerunReport:
             "tampered_rows": self.tampered,
             "lines": self.lines,
         }
-
-
-def tampered_rows(facts, as_of_batch: int) -> dict[str, int]:
-    """Rows visible as of the batch whose stored hash no longer matches their content."""
-    if getattr(facts, "engine", "duckdb") != "duckdb":
-        return facts.tampered_rows(as_of_batch)  # the same check in the engine's SQL
-    out = {}
-    for name in ("interactions", "events"):
-        visible = f"(_batch <= {int(as_of_batch)} AND (_until IS NULL OR _until > {int(as_of_batch)}))"
-        sql = f"SELECT count(*) FROM {name} WHERE {visible} AND _hash <> {row_hash_sql(KINDS[name])}"
-        out[name] = int(facts.con.execute(sql).fetchone()[0])
-    return out
 
 
 class LedgerAsOf:
@@ -122,6 +108,6 @@ def rerun(ledger: Ledger, facts, ref: str) -> RerunReport:
         period=row.period,
         recorded_fingerprint=row.fingerprint,
         fingerprint=result.fingerprint,
-        tampered=tampered_rows(facts, row.facts_batch),
+        tampered=facts.tampered_rows(row.facts_batch),
         lines=lines,
     )

@@ -35,7 +35,7 @@ import ibis
 from .errors import IngestError
 from .schema import DDL, KINDS, SCHEMA_VERSION, Kind
 from .sources import Source, detect_format, ident, lit, open_source, read_error_text
-from .validate import StageQuery, raw_query, stage_query
+from .validate import StageQuery, raw_query, row_hash_sql, stage_query
 
 Progress = Callable[[str, int, int], None]
 
@@ -248,6 +248,19 @@ class FactsStore:
                 sn, shi, slo = self._hash_sums(name, f"_until = {int(batch)}")
                 n, hi, lo = n + an - sn, (hi + ahi - shi) % _TWO64, (lo + alo - slo) % _TWO64
             self.con.execute(f"INSERT INTO digest_sums VALUES ({int(batch)}, {lit(name)}, {n}, {hi}, {lo})")
+
+    def tampered_rows(self, as_of_batch: int) -> dict[str, int]:
+        """Rows visible as of the batch whose stored `_hash` no longer matches their content: an edit made
+        behind the ingest's back (`outcomes rerun`)."""
+        visible = self._visible_sql(as_of_batch)
+        return {
+            name: int(
+                self.con.execute(
+                    f"SELECT count(*) FROM {name} WHERE {visible} AND _hash <> {row_hash_sql(KINDS[name])}"
+                ).fetchone()[0]
+            )
+            for name in ("interactions", "events")
+        }
 
     # -- evidence -------------------------------------------------------------------------------
     def write_evidence(self, table: str, sqls: list[str]) -> list[dict[str, Any]]:
