@@ -17,6 +17,8 @@ from outcomes.metrics.scope import Window, billable, closed_in
 from outcomes.period import Period
 from outcomes.pricing.glide import phase_for
 from outcomes.pricing.money import round_money
+from outcomes.pricing.outcome_fee import price_count
+from outcomes.pricing.tiers import normalise
 
 from .model import Thresholds
 
@@ -148,9 +150,10 @@ class Prices:
             if fee.unit is not None:
                 unit = fee.unit
             else:
+                # the tier the pricing core itself says the count reaches (or ends in)
                 count = max(1, sum(counts.get((fee.outcome, wf), 0) for wf in workflows))
-                tiers = fee.prices or []
-                unit = next((t.unit for t in tiers if t.up_to is None or count <= t.up_to), tiers[-1].unit)
+                _model, priced = price_count(fee, count)
+                unit = normalise(fee.prices)[priced.reached - 1].unit
             for wf in workflows:
                 self._unit[(fee.outcome, wf)] = unit * factor
 
