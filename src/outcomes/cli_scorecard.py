@@ -6,7 +6,6 @@ Register it in cli.py with ``app.command("scorecard")(scorecard_command)``.
 from __future__ import annotations
 
 import sys
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ from rich.table import Table
 from outcomes.console import WorkspaceOpt, err, out
 from outcomes.console import workspace as _workspace
 from outcomes.right_channels import RightChannelsError, read_right_channels
-from outcomes.scorecard import DEFAULT_TREND, collect, to_csv, to_json
+from outcomes.scorecard import DEFAULT_TREND, collect, show, show_change, to_csv, to_json
 
 __all__ = ["scorecard_command"]
 
@@ -25,29 +24,6 @@ __all__ = ["scorecard_command"]
 class ChartFormat(StrEnum):
     svg = "svg"
     png = "png"
-
-
-def _show(value: str | None, unit: str) -> str:
-    """A 6-place decimal text as a reader sees it: rates in percent, money and means to 2 places."""
-    if value is None:
-        return "-"
-    d = Decimal(value)
-    if unit == "rate":
-        return f"{d * 100:.1f}%"
-    if unit in ("seconds", "score"):
-        return f"{d:.1f}"
-    return f"{d:.2f}"
-
-
-def _show_change(value: str | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    d = Decimal(value)
-    if unit == "rate":
-        return f"{d * 100:+.1f} pts"
-    if unit in ("seconds", "score"):
-        return f"{d:+.1f}"
-    return f"{d:+.2f}"
 
 
 def _print_tables(card: dict[str, Any]) -> None:
@@ -67,9 +43,9 @@ def _print_tables(card: dict[str, Any]) -> None:
         notes = []
         for m in g["metrics"]:
             cells = [m["label"]]
-            cells += [_show(pt["value"], m["unit"]) for pt in m["trend"]]
+            cells += [show(pt["value"], m["unit"]) for pt in m["trend"]]
             if m["baseline"] is not None:
-                cells += [_show(m["baseline"]["value"], m["unit"]), _show_change(m["change"], m["unit"])]
+                cells += [show(m["baseline"]["value"], m["unit"]), show_change(m["change"], m["unit"])]
             t.add_row(*cells)
             if m["undefined"] is not None:
                 notes.append(f"  {m['label']}: {m['undefined']}")

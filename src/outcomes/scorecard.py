@@ -272,6 +272,30 @@ def scorecard(
 CSV_COLUMNS = ("group", "metric", "period", "role", "value", "exact", "undefined", "change_vs_baseline")
 
 
+def show(value: str | None, unit: str) -> str:
+    """A 6-place decimal text as a reader sees it: rates in percent, money and means to 2 places."""
+    if value is None:
+        return "-"
+    d = Decimal(value)
+    if unit == "rate":
+        return f"{d * 100:.1f}%"
+    if unit in ("seconds", "score"):
+        return f"{d:.1f}"
+    return f"{d:.2f}"
+
+
+def show_change(value: str | None, unit: str) -> str:
+    """A change as a reader sees it: a rate's in percentage points, signed."""
+    if value is None:
+        return "-"
+    d = Decimal(value)
+    if unit == "rate":
+        return f"{d * 100:+.1f} pts"
+    if unit in ("seconds", "score"):
+        return f"{d:+.1f}"
+    return f"{d:+.2f}"
+
+
 def to_csv(card: Mapping[str, Any]) -> str:
     """One row per metric and period shown (role `trend`; the scorecard's period is the last) and one per
     metric for the baseline (role `baseline`); `change_vs_baseline` is filled on the scorecard period's row."""

@@ -20,6 +20,8 @@ from typing import Any
 
 import altair as alt
 
+from outcomes.scorecard import show
+
 FORMATS = ("svg", "png")
 
 #: Panel size in pixels, and panels per row.
@@ -215,9 +217,4 @@ def _shown(value: str | None, unit: str, undefined: str | None) -> str:
     """A value as the scorecard table shows it (the point's label)."""
     if value is None:
         return f"undefined: {undefined}" if undefined else "undefined"
-    d = Decimal(value)
-    if unit == "rate":
-        return f"{d * 100:.1f}%"
-    if unit in ("seconds", "score"):
-        return f"{d:.1f}"
-    return f"{d:.2f}"
+    return show(value, unit)
