@@ -44,10 +44,9 @@ class SegmentError(ValueError):
 
 @dataclass(frozen=True)
 class Segment:
-    """Criteria -> the values that match. `text` is how the user wrote it (for messages and output)."""
+    """Criteria -> the values that match (`describe()` says it in short)."""
 
     criteria: tuple[tuple[str, tuple[str, ...]], ...]
-    text: str
 
     @classmethod
     def of(cls, model: LiftSegment) -> Segment:
@@ -57,8 +56,7 @@ class Segment:
             for name in CRITERIA
             if getattr(model, name) is not None
         )
-        text = ";".join(f"{k}={','.join(v)}" for k, v in crit)
-        return cls(crit, text)
+        return cls(crit)
 
     def to_dict(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.criteria}
@@ -99,7 +97,7 @@ def parse_segment(texts: Sequence[str], option: str = "--pilot") -> Segment:
             raise SegmentError(f"{option} {text!r}: no values after '='; e.g. {option} {name}=A,B")
         crit[name] = tuple(sorted(set(values)))  # a set: order and repeats mean nothing
     ordered = tuple((k, crit[k]) for k in CRITERIA if k in crit)
-    return Segment(ordered, ";".join(texts))
+    return Segment(ordered)
 
 
 def _read_ids(path: Path, option: str, name: str) -> tuple[str, ...]:
