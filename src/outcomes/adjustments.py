@@ -28,7 +28,8 @@ def line_key(kind: str, label: str) -> str:
 def billed_so_far(ledger: Ledger, contract_id: str, period: str) -> dict[str, dict[str, Any]]:
     """Per line of `period`: what its settlement billed plus every adjustment billed for it since."""
     out: dict[str, dict[str, Any]] = {}
-    for s in ledger.settlements(contract_id):
+    settled = ledger.settlements(contract_id)  # read once: the originals first, then what adjusted them
+    for s in settled:
         if s.period == period:
             for ln in s.lines:
                 if ln.kind == ADJUSTMENT:
@@ -41,7 +42,7 @@ def billed_so_far(ledger: Ledger, contract_id: str, period: str) -> dict[str, di
                     "amount": Decimal(ln.amount),
                     "quantity": ln.quantity,
                 }
-    for s in ledger.settlements(contract_id):
+    for s in settled:
         for ln in s.lines:
             if ln.kind != ADJUSTMENT:
                 continue
