@@ -198,8 +198,12 @@ class SparkFacts:
         b = _check_batch(as_of_batch)
         return df.where((F.col("_batch") <= b) & (F.col("_until").isNull() | (F.col("_until") > b)))
 
+    def versions(self, name: str) -> ibis.Table:
+        """Every stored version of a facts table, with `_batch`, `_until` and `_hash` (its history)."""
+        return self.ibis().table(self._views[name])
+
     def _table(self, name: str, as_of_batch: int | None) -> ibis.Table:
-        return visible(self.ibis().table(self._views[name]), name, as_of_batch)
+        return visible(self.versions(name), name, as_of_batch)
 
     def interactions(self, as_of_batch: int | None = None) -> ibis.Table:
         """Interactions visible now (or as of a batch), canonical columns, times as naive UTC."""

@@ -70,7 +70,7 @@ def collect(
         interactions=facts.interactions(),
         events=facts.events(),
         clocks=clocks,
-        history=facts.ibis().table("interactions"),
+        history=facts.versions("interactions"),
         thresholds=thresholds or Thresholds(),
     )
     return check(ctx, only)
