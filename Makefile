@@ -1,23 +1,42 @@
 # Two commands on a fresh machine: `make demo` (set up, generate a month, ingest, settle, explain) and
-# `make test` (set up, lint, run every test).
+# `make test` (set up, lint, run every test). `make test-fast` is the inner loop (no Spark, PostgreSQL, browser
+# or slow real-data tests).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HASH   := $(shell cksum pyproject.toml | cut -d' ' -f1)
+# What the demo needs (the package alone) and what the tests need (plus pyspark and the test tools).
+RUN_STAMP := $(VENV)/.installed-run-$(HASH)
+DEV_STAMP := $(VENV)/.installed-dev-$(HASH)
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile -rs
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup demo demo-real test lint bench bench-integrity docs clean
+.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity docs clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+$(VENV)/bin/python:
+	@echo "outcomes: creating the virtualenv $(VENV) with $(PYTHON) (Python >= 3.11)"
+	$(PYTHON) -m venv $(VENV)
 
-setup: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "outcomes: installing outcomes and what it runs on (DuckDB, Ibis, SQLAlchemy, ...) into $(VENV)"
+	$(PIP) -e .
+	rm -f $(VENV)/.installed-run-*
+	touch $(RUN_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "outcomes: installing outcomes with the test tools and pyspark into $(VENV) (about 1.4 GB, once)"
+	$(PIP) -e '.[dev]'
+	rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-run-*
+	touch $(DEV_STAMP) $(RUN_STAMP)
+
+setup: $(RUN_STAMP)
+
+setup-dev: $(DEV_STAMP)
 
 demo: setup
+	@echo "outcomes: generating $(DEMO_CONTACTS) contacts, then init, contract add, ingest, settle, explain"
 	rm -rf $(DEMO)
 	$(BIN)/outcomes generate --out $(DEMO)/data --contacts $(DEMO_CONTACTS) --months 1 --seed 7 --start 2026-06
 	$(BIN)/outcomes init $(DEMO)/workspace
@@ -39,22 +58,28 @@ demo-real: setup
 	$(BIN)/outcomes settle technion-bank-callcenter --period 1999-01 -w demo-real/workspace
 	$(BIN)/outcomes explain technion-bank-callcenter/1999-01 2 --no-sql -w demo-real/workspace
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
-test: setup lint
-	$(BIN)/python -m pytest
+# Every test, Spark and PostgreSQL included (under CI=true a missing Java or database fails, never skips).
+test: setup-dev lint
+	$(PYTEST)
 
-bench: setup
+# The inner loop: the core without Spark, PostgreSQL, the browser or the slow real-data tests (< 90 s).
+test-fast: setup-dev
+	$(PYTEST) -m "not spark and not postgres and not browser and not slow"
+
+bench: setup-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/integrity.py
 
 # precision / recall of the integrity detectors on generated gaming data (docs/integrity.md)
-bench-integrity: setup
+bench-integrity: setup-dev
 	$(BIN)/python bench/integrity.py
 
-docs: setup
-	$(BIN)/python -m outcomes.docs_cli > docs/cli.md
+docs: setup-dev
+	$(BIN)/python -m outcomes.cli.docs > docs/cli.md
 
 clean:
 	rm -rf $(VENV) $(DEMO) demo-real .pytest_cache

@@ -56,7 +56,7 @@ def _workspace(data: Path, root: Path, updates: bool):
 
 
 def _run(ws):
-    from outcomes.integrity import collect
+    from outcomes.analysis.integrity import collect
 
     t0 = time.perf_counter()
     report = collect(ws, CONTRACT, PERIOD)
@@ -115,8 +115,8 @@ def main() -> None:
     args = ap.parse_args()
     sys.path.insert(0, str(HERE.parent / "src"))
     from outcomes import __version__
-    from outcomes.generate import generate
-    from outcomes.integrity import DETECTORS
+    from outcomes.analysis.integrity import DETECTORS
+    from outcomes.synthetic.generate import generate
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="outcomes-integrity-"))
     shutil.rmtree(root / "clean", ignore_errors=True)

@@ -47,7 +47,7 @@ def task(kind: str, *args: str) -> None:
     t0 = time.perf_counter()
     extra: dict = {}
     if kind == "generate":
-        from outcomes.generate import generate
+        from outcomes.synthetic.generate import generate
 
         months = int(args[2]) if len(args) > 2 else 1
         start = args[3] if len(args) > 3 else START
@@ -72,7 +72,7 @@ def task(kind: str, *args: str) -> None:
         extra["events_rows"] = e.rows
         ws.close()
     elif kind == "settle":
-        from outcomes.settle import compute
+        from outcomes.settlement.settle import compute
         from outcomes.workspace import Workspace
 
         ws = Workspace(Path(args[0]))
@@ -120,7 +120,7 @@ def task(kind: str, *args: str) -> None:
         con.close()
         db.unlink(missing_ok=True)
     elif kind == "scorecard":
-        from outcomes.scorecard import collect
+        from outcomes.analysis.scorecard import collect
         from outcomes.workspace import Workspace
 
         ws = Workspace(Path(args[0]))
@@ -129,7 +129,7 @@ def task(kind: str, *args: str) -> None:
         extra = {"groups": len(card["groups"])}
         ws.close()
     elif kind == "integrity":
-        from outcomes.integrity import collect as integrity
+        from outcomes.analysis.integrity import collect as integrity
         from outcomes.workspace import Workspace
 
         ws = Workspace(Path(args[0]))

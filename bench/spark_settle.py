@@ -30,7 +30,7 @@ def main() -> int:
     from outcomes.contract import read_contract
     from outcomes.facts.export import export_parquet
     from outcomes.facts.spark import SparkFacts, spark_session
-    from outcomes.settle import compute
+    from outcomes.settlement.settle import compute
     from outcomes.workspace import init_workspace
 
     run = CliRunner()

@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import Scenario  # noqa: E402
+from outcomes.metrics.lift import estimate_metric, full_window, samples_of  # noqa: E402
 from outcomes.metrics.outcomes import Clocks  # noqa: E402
+from outcomes.metrics.segments import UPLIFT_METRICS, parse_segment, unit_counts  # noqa: E402
 from outcomes.period import Period  # noqa: E402
-from outcomes.segments import UPLIFT_METRICS, parse_segment, unit_counts  # noqa: E402
-from outcomes.uplift import estimate_metric, full_window, samples_of  # noqa: E402
 from uplift_data import CONTRACT, EVENT_CLOCK, HEADER, Rates, generate  # noqa: E402
 
 CONTROL = Rates(save=0.30, top2=0.60, repeat=0.30)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from outcomes.contract import read_contract
-from outcomes.settle import compute
+from outcomes.settlement.settle import compute
 from outcomes.workspace import init_workspace
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -109,3 +109,11 @@ def postgres_url() -> str | None:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def pytest_collection_modifyitems(config, items):
+    """The ledger tests' PostgreSQL half is marked `postgres`, so `make test-fast` can leave it out."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in callspec.id.split("-"):
+            item.add_marker(pytest.mark.postgres)

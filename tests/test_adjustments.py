@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from outcomes.settle import settle
+from outcomes.settlement.settle import settle
 
 CONTRACT = """
 contract: late
@@ -264,7 +264,7 @@ def _next(month: str) -> str:
 
 
 def test_a_settlement_with_adjustments_reruns_to_the_same_lines(scenario):
-    from outcomes.rerun import rerun
+    from outcomes.settlement.rerun import rerun
 
     s = scenario(CONTRACT)
     s.rows(

@@ -337,7 +337,7 @@ def test_builtins_load():
 
 
 def test_check_and_cli(tickets):
-    from outcomes.cli_mapping import mapping_app
+    from outcomes.cli.mapping import mapping_app
 
     mapping, file = tickets
     report = check_mapping(mapping, file, rows=2)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from outcomes.cli_mapping import mapping_app, parse_params
+from outcomes.cli.mapping import mapping_app, parse_params
 from outcomes.connectors import MappingError, check_mapping, ingest_mapped, load_mapping
 from outcomes.facts import FactsStore
 

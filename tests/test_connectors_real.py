@@ -12,6 +12,8 @@ import pytest
 from outcomes.connectors import ingest_mapped
 from outcomes.facts import FactsStore
 
+pytestmark = pytest.mark.slow
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANK = DATA / "technion_anonymous_bank"
 INCIDENTS = DATA / "uci_incident_event_log" / "incident_event_log.csv.gz"
@@ -188,7 +190,7 @@ def test_bank_example_contract_settles_january(tmp_path):
     from typer.testing import CliRunner
 
     from outcomes.cli import app
-    from outcomes.cli_mapping import ingest_with_mapping
+    from outcomes.connectors import ingest_with_mapping
     from outcomes.workspace import find_workspace, init_workspace
 
     ws = init_workspace(tmp_path / "ws")

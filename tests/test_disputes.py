@@ -351,7 +351,7 @@ def workspace(tmp_path):
 def _cli(*args: str):
     from typer.testing import CliRunner
 
-    from outcomes.cli_disputes import dispute_app
+    from outcomes.cli.disputes import dispute_app
 
     return CliRunner().invoke(dispute_app, list(args))
 
@@ -406,7 +406,7 @@ def test_dispute_command_errors(workspace, tmp_path):
 def test_every_dispute_command_has_help():
     import typer
 
-    from outcomes.cli_disputes import dispute_app
+    from outcomes.cli.disputes import dispute_app
 
     group = typer.main.get_command(dispute_app)
     assert (group.help or "").strip()

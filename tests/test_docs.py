@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from outcomes.cli import app
-from outcomes.docs_cli import _walk, reference
+from outcomes.cli.docs import _walk, reference
 
 ROOT = Path(__file__).resolve().parents[1]
 

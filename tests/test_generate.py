@@ -1,4 +1,4 @@
-"""Tests of the synthetic data generator (outcomes.generate): reproducibility, schema, plausibility."""
+"""Tests of the synthetic data generator (outcomes.synthetic.generate): reproducibility, schema, plausibility."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from ruamel.yaml import YAML
 
-from outcomes.generate import EVENTS_SCHEMA, INTERACTIONS_SCHEMA, generate
+from outcomes.synthetic.generate import EVENTS_SCHEMA, INTERACTIONS_SCHEMA, generate
 
 N = 5_000
 SEED = 11

@@ -14,11 +14,11 @@ import typer
 from statsmodels.stats.multitest import multipletests
 from typer.testing import CliRunner
 
-from outcomes.cli_integrity import integrity_command
+from outcomes.analysis.integrity import DETECTORS, Prices, Thresholds, collect
+from outcomes.analysis.integrity.model import id_severity
+from outcomes.analysis.integrity.stats import GroupTest, holm, standardised
+from outcomes.cli.integrity import integrity_command
 from outcomes.contract.schema import Contract
-from outcomes.integrity import DETECTORS, Prices, Thresholds, collect
-from outcomes.integrity.model import id_severity
-from outcomes.integrity.stats import GroupTest, holm, standardised
 from outcomes.period import Period
 
 CONTRACT = """
@@ -358,7 +358,7 @@ GEN_N = 8_000
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     from outcomes.contract import read_contract
-    from outcomes.generate import generate
+    from outcomes.synthetic.generate import generate
     from outcomes.workspace import init_workspace
 
     root = tmp_path_factory.mktemp("integrity-gen")

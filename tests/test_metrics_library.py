@@ -713,7 +713,8 @@ def test_metric_sql_is_one_query(world):
 def test_a_settlements_evidence_gives_the_same_metrics_as_measuring_again(world):
     """The scorecard of a settled period reads the evidence the settlement wrote instead of verifying every
     outcome again: every metric must come out the same, and it must really be read from that evidence."""
-    from outcomes.metrics.outcomes import evidence, to_sql
+    from outcomes.facts.dialect import to_sql
+    from outcomes.metrics.outcomes import evidence
 
     w = world()
     w.rows(*SAVE_ROWS)

@@ -12,10 +12,10 @@ import pytest
 
 from oracle import oracle_sql
 from outcomes.contract import read_contract
-from outcomes.generate import generate
 from outcomes.metrics.scope import Window
 from outcomes.period import Period
-from outcomes.settle import compute
+from outcomes.settlement.settle import compute
+from outcomes.synthetic.generate import generate
 from outcomes.workspace import init_workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outcomes.settle import SettlementRefused
+from outcomes.settlement.settle import SettlementRefused
 
 CONTRACT = """
 contract: t

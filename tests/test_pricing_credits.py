@@ -7,15 +7,9 @@ from ruamel.yaml import YAML
 
 from outcomes.contract.schema import Automation, Contract, ServiceLevels
 from outcomes.period import Period
-from outcomes.pricing import (
-    MeasureResult,
-    earn_back,
-    earn_back_status,
-    finish_period,
-    price_period,
-    productivity_line,
-    service_credits,
-)
+from outcomes.pricing.credits import MeasureResult, earn_back, earn_back_status, service_credits
+from outcomes.pricing.period_total import finish_period, price_period
+from outcomes.pricing.productivity import productivity_line
 
 yaml = YAML(typ="safe")
 

@@ -10,13 +10,10 @@ from ruamel.yaml import YAML
 
 from outcomes.contract.schema import Contract
 from outcomes.period import Period
-from outcomes.pricing import (
-    finish_period,
-    make_line,
-    phase_for,
-    price_period,
-)
+from outcomes.pricing.glide import phase_for
+from outcomes.pricing.lines import make_line
 from outcomes.pricing.money import CONTEXT
+from outcomes.pricing.period_total import finish_period, price_period
 
 HEADER = """
 contract: scenario

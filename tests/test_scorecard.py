@@ -12,10 +12,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from outcomes.cli_scorecard import scorecard_command
-from outcomes.right_channels import RightChannelsError, parse_right_channels
-from outcomes.scorecard import GROUPS, SCORECARD_METRICS, ScorecardError, collect, scorecard, to_csv
-from outcomes.settle import settle
+from outcomes.analysis.right_channels import RightChannelsError, parse_right_channels
+from outcomes.analysis.scorecard import GROUPS, SCORECARD_METRICS, ScorecardError, collect, scorecard, to_csv
+from outcomes.cli.scorecard import scorecard_command
+from outcomes.settlement.settle import settle
 
 CONTRACT = """
 contract: card
@@ -472,7 +472,7 @@ def _card_of_three_months() -> dict:
 
 
 def test_chart_of_a_group_has_one_panel_per_metric_each_on_its_own_axis():
-    from outcomes.reports.charts import chart_rows, group_chart
+    from outcomes.analysis.charts import chart_rows, group_chart
 
     card = _card_of_three_months()
     spec = group_chart(card, "customer").to_dict()
@@ -504,7 +504,7 @@ def test_chart_of_a_group_has_one_panel_per_metric_each_on_its_own_axis():
 def test_charts_are_valid_deterministic_svg_and_png(tmp_path):
     import xml.etree.ElementTree as ET
 
-    from outcomes.reports.charts import write_charts
+    from outcomes.analysis.charts import write_charts
 
     card = _card_of_three_months()
     paths = write_charts(card, tmp_path / "a", "svg")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import SCENARIO_NOW, WORKED_MONTH
 from outcomes.cli import app
-from outcomes.settle import SettlementRefused, compute
+from outcomes.settlement.settle import SettlementRefused, compute
 from outcomes.workspace import init_workspace
 
 runner = CliRunner()

@@ -24,6 +24,7 @@ from conftest import SCENARIO_NOW, WORKED_MONTH, Scenario
 from outcomes.facts.export import export_parquet
 
 runner = CliRunner()
+pytestmark = pytest.mark.spark
 
 
 def _unavailable(why: str) -> None:
@@ -90,7 +91,7 @@ def _evidence_rows(facts, table: str) -> list[tuple]:
 
 def _same(duck, spark_facts, s: Scenario, period: str, *, provisional: bool = False, as_of_batch=None):
     """Settle `period` on both engines and assert every result is identical; return both results."""
-    from outcomes.settle import compute
+    from outcomes.settlement.settle import compute
 
     results = []
     for facts in (duck, spark_facts):
@@ -433,7 +434,7 @@ def test_an_adjustment_for_a_changed_earlier_period_agrees(both):
     difference with the same lines and the same fate changes on both."""
     import re
 
-    from outcomes.settle import compute, settle
+    from outcomes.settlement.settle import compute, settle
 
     make, spark_facts = both
     novembers = []

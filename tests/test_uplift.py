@@ -12,14 +12,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from outcomes import segments
 from outcomes.cli import app
 from outcomes.contract import load_contract_text
+from outcomes.metrics import segments
 from outcomes.metrics.library import MetricRequest, measure_metrics
-from outcomes.metrics.outcomes import Clocks
-from outcomes.period import Period
-from outcomes.segments import UPLIFT_METRICS, SegmentError, parse_segment, unit_counts
-from outcomes.uplift import (
+from outcomes.metrics.lift import (
     Sample,
     UpliftError,
     UpliftSpec,
@@ -29,6 +26,9 @@ from outcomes.uplift import (
     measure_uplift,
     samples_of,
 )
+from outcomes.metrics.outcomes import Clocks
+from outcomes.metrics.segments import UPLIFT_METRICS, SegmentError, parse_segment, unit_counts
+from outcomes.period import Period
 from uplift_data import CONTRACT as GEN_CONTRACT
 from uplift_data import EVENT_CLOCK, Rates, generate
 from uplift_data import HEADER as GEN_HEADER
@@ -218,7 +218,7 @@ def test_a_customer_sample_is_resampled_as_whole_customers():
     # one customer with 9 of 9 saved, nine with 0 of 1: the ratio is 9/18 but only 10 units vary
     s = Sample.of([("c:big", 9, 9)] + [(f"c:{i}", 0, 1) for i in range(9)], group="pilot", role="period",
                   period="P", unit="customer")  # fmt: skip
-    from outcomes.uplift import bootstrap
+    from outcomes.metrics.lift import bootstrap
 
     draws = bootstrap(s, np.random.default_rng(0), 4000)
     assert s.value == Fraction(1, 2) and s.units == 10
@@ -438,7 +438,7 @@ def test_value_share_is_zero_with_a_notice_when_the_lift_is_not_significant(scen
     # re-runnable: the same facts price the line to the same details, interval included
     assert _value_share(s.settle("2026-04")).details == line.details
     # and recorded as it is: the ledger keeps the line and the notice
-    from outcomes.settle import settle
+    from outcomes.settlement.settle import settle
 
     recorded = settle(s.ws.ledger(), s.ws.facts(), "lift", "2026-04")
     row = s.ws.ledger().find_settlement("lift", "2026-04")
@@ -446,7 +446,7 @@ def test_value_share_is_zero_with_a_notice_when_the_lift_is_not_significant(scen
 
 
 def test_saves_that_verify_later_bill_the_share_as_an_adjustment(scenario):
-    from outcomes.settle import settle
+    from outcomes.settlement.settle import settle
 
     s = scenario(LIFT_CONTRACT)
     rows, events = [], []

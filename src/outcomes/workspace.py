@@ -1,6 +1,7 @@
 """A workspace: one folder holding the settings, the facts store (DuckDB) and the ledger (SQLite by default).
 
 Commands find it from `--workspace DIR`, else `OUTCOMES_WORKSPACE`, else the current directory. Settings come
+from outcomes.errors import OutcomesError
 from `outcomes.toml` in the workspace; environment variables override them (useful in CI and containers).
 
 The facts engine is DuckDB (the file `facts.path`) unless `facts.engine = "spark"`: then settlement reads the
@@ -14,6 +15,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from outcomes.errors import OutcomesError
 
 SETTINGS_FILE = "outcomes.toml"
 
@@ -69,7 +72,9 @@ url = "sqlite:///ledger.sqlite"
 """
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(OutcomesError):
+    code = "workspace"
+
     pass
 
 

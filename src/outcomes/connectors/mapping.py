@@ -25,6 +25,8 @@ AGGS = ("first", "last", "min", "max", "any", "all", "count", "count_distinct")
 class MappingError(IngestError):
     """A mapping file that cannot be used (unknown key, bad value, unknown column...)."""
 
+    code = "mapping"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from outcomes.errors import OutcomesError
+
 Level = Literal["error", "warning"]
 Path = tuple[str | int, ...]
 
@@ -132,8 +134,10 @@ def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
     return sorted(unique, key=lambda i: (i.line is None, i.line or 0))
 
 
-class ContractError(Exception):
+class ContractError(OutcomesError):
     """Raised by `read_contract` when a contract has errors; `.issues` holds all of them (warnings too)."""
+
+    code = "contract_invalid"
 
     def __init__(self, issues: Sequence[Issue], file: str | None = None) -> None:
         self.issues = list(issues)

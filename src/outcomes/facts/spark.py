@@ -39,6 +39,8 @@ from typing import Any
 
 import ibis
 
+from outcomes.errors import OutcomesError
+
 from .schema import KINDS
 from .store import DIGEST_VERSION, _check_batch, visible
 from .validate import _canon
@@ -53,8 +55,10 @@ SESSION_CONF = {
 }
 
 
-class SparkFactsError(Exception):
+class SparkFactsError(OutcomesError):
     """The Spark facts cannot be read as configured: the message names the table or setting and the fix."""
+
+    code = "spark"
 
 
 def spark_session(master: str | None = None, conf: dict[str, str] | None = None, app_name: str = "outcomes"):

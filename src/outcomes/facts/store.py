@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import ibis
 
+from .dialect import EVIDENCE_COMPRESSION, to_sql
 from .errors import IngestError
 from .schema import DDL, KINDS, SCHEMA_VERSION, Kind
 from .sources import Source, detect_format, ident, lit, open_source, read_error_text
@@ -275,8 +276,6 @@ class FactsStore:
         a view of the same name: writing Parquet costs about 60% of what a DuckDB table costs (measured: `make
         bench`), and an auditor can open the file with any tool. An in-memory store keeps a table.
         """
-        from outcomes.metrics.outcomes import EVIDENCE_COMPRESSION
-
         union = "\nUNION ALL\n".join(f"SELECT * FROM (\n{sql}\n)" for sql in sqls)
         con = self.con
         self.drop_table(table)
@@ -347,8 +346,6 @@ class FactsStore:
 
     def compile(self, expr: ibis.Expr) -> str:
         """The DuckDB SQL of an Ibis expression over this store (what write_evidence runs, explain shows)."""
-        from outcomes.metrics.outcomes import to_sql
-
         return to_sql(expr)
 
     def evidence(self, table: str) -> ibis.Table:

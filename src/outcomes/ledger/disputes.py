@@ -30,7 +30,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outcomes.ledger import audit, store
+from outcomes.ledger import audit
+from outcomes.ledger.errors import LedgerError
 from outcomes.ledger.models import Dispute, DisputeEvent, Settlement, SettlementLine
 from outcomes.pricing.money import minor_unit, money_text
 
@@ -60,13 +61,13 @@ def state_of(actions: Iterable[str], dispute_id: int | None = None) -> str:
     for action in actions:
         allowed, after = TRANSITIONS.get(action, ((), ""))
         if state not in allowed:
-            raise store.LedgerError(
+            raise LedgerError(
                 f"dispute {dispute_id} has an impossible history ({action!r} after {state!r}); the ledger was "
                 "edited outside outcomes (see `outcomes audit verify`)"
             )
         state = after
     if state is None:
-        raise store.LedgerError(f"dispute {dispute_id} has no events; the ledger was edited outside outcomes")
+        raise LedgerError(f"dispute {dispute_id} has no events; the ledger was edited outside outcomes")
     return state
 
 
@@ -158,7 +159,7 @@ class DisputeView:
 # checks ------------------------------------------------------------------------------------------------
 def _party(party: str | None, what: str) -> str:
     if party not in PARTIES:
-        raise store.LedgerError(f"{what}: party must be `buyer` or `provider`, not {party!r}")
+        raise LedgerError(f"{what}: party must be `buyer` or `provider`, not {party!r}")
     return party
 
 
@@ -173,15 +174,15 @@ def _amount(value: str | Decimal | None, currency: str) -> str | None:
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise store.LedgerError(f"amount claimed {value!r} is not a decimal amount such as 12.50") from None
+        raise LedgerError(f"amount claimed {value!r} is not a decimal amount such as 12.50") from None
     if not amount.is_finite() or amount <= 0:
-        raise store.LedgerError(
+        raise LedgerError(
             f"amount claimed {value!r} must be more than zero: it is the amount in dispute; its direction "
             "follows the party (the buyer claims it back, the provider claims it on top)"
         )
     places = minor_unit(currency)
     if -amount.as_tuple().exponent > places:
-        raise store.LedgerError(f"amount claimed {value!r} has more decimals than {currency} has ({places})")
+        raise LedgerError(f"amount claimed {value!r} has more decimals than {currency} has ({places})")
     return money_text(amount, currency)
 
 
@@ -201,7 +202,7 @@ def _ids(ids: Iterable[str] | str | None) -> list[str]:
 def _load(session: Session, dispute_id: int) -> tuple[Dispute, Settlement, str]:
     dispute = session.get(Dispute, dispute_id, populate_existing=True)
     if dispute is None:
-        raise store.LedgerError(f"no dispute {dispute_id} (see `outcomes dispute list`)")
+        raise LedgerError(f"no dispute {dispute_id} (see `outcomes dispute list`)")
     settlement = session.get(Settlement, dispute.settlement_id)
     assert settlement is not None
     return dispute, settlement, state_of([e.action for e in dispute.events], dispute.id)
@@ -271,7 +272,7 @@ def open_dispute(
     _party(party, f"dispute of {where} line {line_seq}")
     text = _text(reason)
     if text is None:
-        raise store.LedgerError(f"a dispute of {where} line {line_seq} needs a reason")
+        raise LedgerError(f"a dispute of {where} line {line_seq} needs a reason")
     line = session.execute(
         select(SettlementLine).where(
             SettlementLine.settlement_id == settlement.id, SettlementLine.seq == line_seq
@@ -286,7 +287,7 @@ def open_dispute(
         have = (
             f"lines {min(seqs)}-{max(seqs)}" if len(seqs) > 1 else f"line {seqs[0]}" if seqs else "no lines"
         )
-        raise store.LedgerError(
+        raise LedgerError(
             f"{where} has no line {line_seq} ({have}; see `outcomes show {settlement.id}`)"
         )
     at = audit.now_text()  # the dispute's opened_at and its `open` event's time are the same instant
@@ -313,9 +314,9 @@ def step(session: Session, dispute_id: int, action: str, *, party: str | None, n
     past = _PAST[action]
     if state in CLOSED:
         where = f" (in settlement {_adjusted_in(dispute)})" if state == "adjusted" else ""
-        raise store.LedgerError(f"dispute {dispute_id} is {state}{where}; a closed dispute cannot be {past}")
+        raise LedgerError(f"dispute {dispute_id} is {state}{where}; a closed dispute cannot be {past}")
     if state not in TRANSITIONS[action][0]:  # answering an answered dispute
-        raise store.LedgerError(
+        raise LedgerError(
             f"dispute {dispute_id} is already {state}; it can now be accepted or rejected, not {past} again"
         )
     against = other_party(dispute.opened_by)
@@ -323,14 +324,14 @@ def step(session: Session, dispute_id: int, action: str, *, party: str | None, n
         party = against
     _party(party, f"dispute {dispute_id}")
     if party != against:
-        raise store.LedgerError(
+        raise LedgerError(
             f"dispute {dispute_id} was opened by the {dispute.opened_by}; only the {against}, whom it is "
             f"raised against, can {action} it"
         )
     text = _text(note)
     if text is None and action in ("answer", "reject"):
         what = "an answer" if action == "answer" else "a rejection"
-        raise store.LedgerError(f"dispute {dispute_id}: {what} needs a note (--note) saying why")
+        raise LedgerError(f"dispute {dispute_id}: {what} needs a note (--note) saying why")
     _event(session, dispute, settlement, action, party, text)
 
 
@@ -347,30 +348,30 @@ def mark_adjusted(session: Session, dispute_ids: Sequence[int], settlement_id: i
     ids = list(dispute_ids)
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})
-        raise store.LedgerError(f"disputes listed more than once for adjustment: {twice}")
+        raise LedgerError(f"disputes listed more than once for adjustment: {twice}")
     if not ids:
         return
     target = session.get(Settlement, settlement_id)
     if target is None:
-        raise store.LedgerError(f"no settlement {settlement_id} to carry the adjustment of disputes {ids}")
+        raise LedgerError(f"no settlement {settlement_id} to carry the adjustment of disputes {ids}")
     for dispute_id in ids:
         dispute, settlement, state = _load(session, dispute_id)
         if state == "adjusted":
-            raise store.LedgerError(
+            raise LedgerError(
                 f"dispute {dispute_id} is already adjusted in settlement {_adjusted_in(dispute)}; "
                 "an accepted claim is billed once"
             )
         if state != "accepted":
-            raise store.LedgerError(
+            raise LedgerError(
                 f"dispute {dispute_id} is {state}; only an accepted dispute can be adjusted"
             )
         if settlement.contract != target.contract:
-            raise store.LedgerError(
+            raise LedgerError(
                 f"dispute {dispute_id} is about {settlement.contract}/{settlement.period}; it cannot be "
                 f"adjusted in settlement {target.id} of {target.contract}"
             )
         if settlement.id == target.id:
-            raise store.LedgerError(
+            raise LedgerError(
                 f"dispute {dispute_id} is about settlement {target.id} itself; a settled period is never "
                 "changed: the adjustment goes in a later settlement"
             )
@@ -396,7 +397,7 @@ def views(
 ) -> list[DisputeView]:
     """Disputes (oldest first) with their line and derived state, filtered as asked."""
     if state is not None and state not in STATES:
-        raise store.LedgerError(f"no dispute state {state!r}: use one of {', '.join(STATES)}")
+        raise LedgerError(f"no dispute state {state!r}: use one of {', '.join(STATES)}")
     q = (
         select(Dispute, Settlement, SettlementLine)
         .join(Settlement, Settlement.id == Dispute.settlement_id)

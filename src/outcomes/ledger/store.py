@@ -20,14 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from outcomes.contract import Contract, canonical_form, contract_hash, load_contract_text
 from outcomes.ledger import audit, migrations
 from outcomes.ledger import disputes as lifecycle
+from outcomes.ledger.errors import LedgerError
 from outcomes.ledger.models import ContractVersion, Settlement, SettlementLine, SettlementOutcome
 
 # pg_advisory_xact_lock key of ledger writes (next to the migration lock's key)
 WRITE_LOCK = migrations.MIGRATION_LOCK + 1
-
-
-class LedgerError(Exception):
-    pass
 
 
 class DuplicateSettlement(LedgerError):

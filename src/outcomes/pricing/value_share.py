@@ -1,7 +1,7 @@
 """Value share: share x (value - baseline x proration) when positive, else a 0 line (step 2).
 
 With `require_significant_lift` the share is paid only when the settlement measured a significant,
-favourable lift (`LiftGate`, from `outcomes.uplift.lift_gate`); otherwise the line is 0 and says why.
+favourable lift (`LiftGate`, from `outcomes.settlement.value_share.lift_gate`); otherwise the line is 0 and says why.
 """
 
 from __future__ import annotations

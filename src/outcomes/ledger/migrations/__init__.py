@@ -28,14 +28,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+from outcomes.errors import OutcomesError
+
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 FIRST_REVISION = "0001"
 # pg_advisory_xact_lock key held while a PostgreSQL ledger is being migrated (the bytes of "outcomes").
 MIGRATION_LOCK = int.from_bytes(b"outcomes", "big")
 
 
-class SchemaError(Exception):
+class SchemaError(OutcomesError):
     """The database cannot be brought to this version's schema (e.g. it was migrated by a newer outcomes)."""
+
+    code = "ledger_schema"
 
 
 def config(url: str | None = None, connection: Connection | None = None) -> Config:

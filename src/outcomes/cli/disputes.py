@@ -7,17 +7,14 @@ Registered in cli.py with `app.add_typer(dispute_app, name="dispute")`.
 
 from __future__ import annotations
 
-import json
-import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from outcomes.console import out
-from outcomes.console import workspace as _workspace
+from outcomes.cli.console import JsonOpt, open_workspace, out, print_json
 
 if TYPE_CHECKING:
     from outcomes.ledger.disputes import DisputeView
@@ -50,12 +47,7 @@ WorkspaceOpt = Annotated[
     ),
 ]
 _DONE = {"open": "opened", "answer": "answered", "accept": "accepted", "reject": "rejected"}
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 DisputeArg = Annotated[int, typer.Argument(help="Dispute number (see `outcomes dispute list`).")]
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def _what(d: DisputeView) -> str:
@@ -89,7 +81,7 @@ def dispute_open(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Dispute a settlement line; the other party then answers, accepts or rejects it."""
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         d = ws.ledger().open_dispute(
             settlement, line, party=party.value, reason=reason, interaction_ids=ids, amount=amount
         )
@@ -111,7 +103,7 @@ def dispute_answer(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Answer an open dispute, as the party it is raised against; it is then accepted or rejected."""
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         d = ws.ledger().answer_dispute(dispute, party=party.value, note=note)
         out.print(f"dispute {d.id} answered by the {party.value}; now accept or reject it", markup=False)
 
@@ -129,7 +121,7 @@ def dispute_accept(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Accept a dispute (open or answered); the next settlement of the contract adjusts it."""
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         d = ws.ledger().accept_dispute(dispute, note=note, party=party.value if party else None)
         out.print(
             f"dispute {d.id} accepted by the {d.against} ({_claim(d)}); the next settlement of {d.contract} "
@@ -151,7 +143,7 @@ def dispute_reject(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Reject a dispute (open or answered), saying why; it is closed and nothing is adjusted."""
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         d = ws.ledger().reject_dispute(dispute, note=note, party=party.value if party else None)
         out.print(f"dispute {d.id} rejected by the {d.against}; it is closed", markup=False)
 
@@ -164,10 +156,10 @@ def dispute_list(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List disputes, oldest first, with their line, claim and state."""
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         rows = ws.ledger().disputes(contract, state.value if state else None)
         if as_json:
-            _print_json([d.as_dict() for d in rows])
+            print_json([d.as_dict() for d in rows])
             return
         t = Table("#", "settlement", "line", "opened by", "state", "claimed", "ids", "reason")
         for d in rows:
@@ -187,10 +179,10 @@ def dispute_list(
 @dispute_app.command("show")
 def dispute_show(dispute: DisputeArg, as_json: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
     """Show one dispute with its history of events."""
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         d = ws.ledger().dispute(dispute)
         if as_json:
-            _print_json(d.as_dict())
+            print_json(d.as_dict())
             return
         out.print(f"dispute {d.id}: {d.state}", markup=False)
         out.print(f"  line:    settlement {d.settlement_id}, {_what(d)}", markup=False)
@@ -205,3 +197,7 @@ def dispute_show(dispute: DisputeArg, as_json: JsonOpt = False, workspace: Works
             who = f" by the {e.party}" if e.party else ""
             done = _DONE.get(e.action, e.action)
             out.print(f"  {e.seq}. {e.at[:19]} {done}{who}" + (f": {e.note}" if e.note else ""), markup=False)
+
+
+app = typer.Typer()
+app.add_typer(dispute_app, name="dispute")

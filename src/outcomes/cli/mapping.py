@@ -1,7 +1,6 @@
 """`outcomes mapping ...`: list the built-in connector mappings and check a mapping against a file.
 
-`ingest_with_mapping` is what `outcomes ingest interactions|events FILE --mapping MAP` calls;
-`parse_params` turns repeated `--param KEY=VALUE` options into its ``params``.
+`parse_params` turns repeated `--param KEY=VALUE` options into a mapping's ``params`` (ingest uses it too).
 """
 
 from __future__ import annotations
@@ -11,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from outcomes.connectors import MappingError, builtin_names, check_mapping, ingest_with_mapping, load_mapping
+from outcomes.cli.console import errors, out, print_json
 
-__all__ = ["PARAM_HELP", "ingest_with_mapping", "mapping_app", "parse_params"]
+__all__ = ["PARAM_HELP", "app", "parse_params"]
 
 PARAM_HELP = "A mapping parameter KEY=VALUE (repeatable), e.g. --param as_of=2026-10-31."
 
@@ -21,6 +20,8 @@ PARAM_HELP = "A mapping parameter KEY=VALUE (repeatable), e.g. --param as_of=202
 def parse_params(values: list[str] | None) -> dict[str, str]:
     """``["as_of=2026-10-31", ...]`` (repeated ``--param KEY=VALUE``) as a dict; a value may hold ``=``.
     A text without ``=``, an empty key or a key given twice is a :class:`MappingError`."""
+    from outcomes.connectors import MappingError
+
     params: dict[str, str] = {}
     for text in values or []:
         key, sep, value = text.partition("=")
@@ -45,9 +46,9 @@ def mapping_list(
     """List the built-in mappings (use them as --mapping NAME)."""
     from rich.table import Table
 
-    from outcomes.cli import _errors, _print_json, out
+    from outcomes.connectors import builtin_names, load_mapping
 
-    with _errors():
+    with errors():
         rows = []
         for name in builtin_names():
             m = load_mapping(name)
@@ -65,7 +66,7 @@ def mapping_list(
                 }
             )
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     t = Table("mapping", "kind", "folds by", "time zone", "description")
     for r in rows:
@@ -90,13 +91,13 @@ def mapping_check(
     be mapped (nothing is written). Exit code 1 when some rows would be quarantined."""
     from rich.table import Table
 
-    from outcomes.cli import _errors, _print_json, out
+    from outcomes.connectors import check_mapping
 
-    with _errors():
+    with errors():
         report = check_mapping(mapping, file, rows=rows, timezone=timezone, params=parse_params(param))
     data = report.to_dict()
     if as_json:
-        _print_json(data)
+        print_json(data)
     else:
         s = report.summary
         out.print(
@@ -123,3 +124,7 @@ def mapping_check(
             out.print("every column maps")
     if report.problems:
         raise typer.Exit(1)
+
+
+app = typer.Typer()
+app.add_typer(mapping_app, name="mapping")

@@ -22,6 +22,7 @@ from typing import Any
 import ibis
 
 from outcomes.contract.schema import Contract, LiftSegment
+from outcomes.errors import OutcomesError
 from outcomes.metrics.library import MetricPlan, MetricRequest
 from outcomes.metrics.outcomes import Clocks
 from outcomes.metrics.scope import Window
@@ -38,8 +39,10 @@ UPLIFT_METRICS: dict[str, tuple[str, str]] = {
 }
 
 
-class SegmentError(ValueError):
+class SegmentError(OutcomesError, ValueError):
     """A segment written wrongly: the message names the option or key and how to write it."""
+
+    code = "segment"
 
 
 @dataclass(frozen=True)

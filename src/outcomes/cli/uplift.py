@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outcomes.console import JsonOpt, WorkspaceOpt, err, out, print_json
-from outcomes.console import workspace as _workspace
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
 
 __all__ = ["uplift_command"]
 
@@ -129,10 +128,10 @@ def uplift_command(
     """Lift of save rate, churn, CSAT and FCR in a pilot against a control group and/or a baseline period,
     with bootstrap intervals, p-values and a plain verdict (difference-in-differences when both)."""
     from outcomes.ledger import LedgerError
+    from outcomes.metrics.lift import UpliftError, UpliftSpec, measure_uplift
     from outcomes.metrics.outcomes import Clocks
+    from outcomes.metrics.segments import UPLIFT_METRICS, SegmentError, parse_segment
     from outcomes.period import Period
-    from outcomes.segments import UPLIFT_METRICS, SegmentError, parse_segment
-    from outcomes.uplift import UpliftError, UpliftSpec, measure_uplift
 
     if not control and baseline is None:
         _fail("give --control SEGMENT, --baseline PERIOD, or both (difference-in-differences)")
@@ -153,7 +152,7 @@ def uplift_command(
         control_seg = parse_segment(control, "--control") if control else None
     except SegmentError as exc:
         _fail(str(exc))
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         ledger, facts = ws.ledger(), ws.facts()
         latest = ledger.contract_version(contract)
         from outcomes.ledger.store import load_version
@@ -197,3 +196,7 @@ def uplift_command(
             print_json(report)
         else:
             _print(report)
+
+
+app = typer.Typer()
+app.command("uplift")(uplift_command)

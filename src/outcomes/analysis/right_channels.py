@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from outcomes.errors import OutcomesError
 from outcomes.facts.schema import CHANNELS
 
 
-class RightChannelsError(Exception):
+class RightChannelsError(OutcomesError):
     """A right-channel mapping that cannot be used (the message names the file, line and key)."""
+
+    code = "right_channels"
 
 
 @dataclass(frozen=True)

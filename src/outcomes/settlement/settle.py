@@ -18,9 +18,8 @@ from typing import Any
 import ibis
 
 from outcomes import __version__
-from outcomes import service_levels as levels
-from outcomes.adjustments import adjustments_for
 from outcomes.contract import Contract, contract_hash
+from outcomes.errors import OutcomesError
 from outcomes.ledger import Ledger, LedgerError, Settlement, SettlementLine, SettlementOutcome, load_version
 from outcomes.ledger.audit import now_text
 from outcomes.metrics.library import MetricRequest, measure_metrics
@@ -33,12 +32,17 @@ from outcomes.pricing.money import minor_unit, money_text, round_money
 from outcomes.pricing.period_total import finish_period, price_period
 from outcomes.pricing.productivity import productivity_line
 from outcomes.pricing.value_share import lift_notices
+from outcomes.settlement import service_levels as levels
+from outcomes.settlement.adjustments import adjustments_for
+from outcomes.settlement.value_share import lift_gate
 
 SAMPLE_IDS = 5
 
 
-class SettlementRefused(Exception):
+class SettlementRefused(OutcomesError):
     """The period cannot be settled (yet): the message says why and what to do."""
+
+    code = "settlement_refused"
 
 
 @dataclass
@@ -306,8 +310,6 @@ def compute(
         value = Decimal("0") if v is None else Decimal(v)
     lift = None
     if vs is not None and vs.require_significant_lift is not None:
-        from outcomes.uplift import lift_gate
-
         lift = lift_gate(contract, period, interactions, events, clocks)
     priced = price_period(contract, period, counts, value=value, lift=lift)
     results = levels.assess(contract, values)

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from outcomes.contract.schema import Contract, LiftRequirement
+from outcomes.errors import OutcomesError
 from outcomes.metrics.outcomes import Clocks
 from outcomes.metrics.scope import Window
+from outcomes.metrics.segments import UPLIFT_METRICS, Segment, UnitCounts, check_segment, unit_counts
 from outcomes.period import Period
-from outcomes.pricing.value_share import LiftGate
-from outcomes.segments import UPLIFT_METRICS, Segment, UnitCounts, check_segment, unit_counts
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_CONFIDENCE = Decimal("0.95")
@@ -45,8 +45,10 @@ MIN_UNITS = 10
 _ROLES = {("pilot", "period"): 1, ("pilot", "baseline"): 2, ("control", "period"): 3, ("control", "baseline"): 4}
 
 
-class UpliftError(Exception):
+class UpliftError(OutcomesError):
     """An uplift that cannot be estimated as asked: the message says what to change."""
+
+    code = "uplift"
 
 
 # ------------------------------------------------------------------------------------------ the samples
@@ -475,47 +477,6 @@ def samples_of(got: Sequence[UnitCounts], metric: str, labels: dict[str, str]) -
             triples, group=uc.group, role=uc.period, period=labels[uc.period], unit=unit, pending=pending
         )
     return samples
-
-
-def lift_gate(contract: Contract, period: Period, interactions, events, clocks: Clocks) -> LiftGate:
-    """The contract's `require_significant_lift` measured for one period, as the pricing core wants it."""
-    req = contract.pricing.value_share.require_significant_lift
-    spec = UpliftSpec.of(req, contract, period)
-    try:
-        (m,) = measure_uplift(contract, interactions, events, clocks, spec, with_ols=False)
-    except UpliftError as exc:  # e.g. settling the baseline period itself: nothing to compare
-        why = f"not measured: {exc}"
-        return LiftGate(passed=False, verdict=why, details={"metric": req.metric, "verdict": why})
-    e = m.estimate()
-    details = {
-        "metric": m.metric,
-        "better": m.better,
-        "estimate": e.kind,
-        "pilot": spec.pilot.describe(),
-        "control": spec.control.describe() if spec.control is not None else None,
-        "baseline": spec.baseline.label if spec.baseline is not None else None,
-        "lift": e.lift,
-        "ci": None if e.ci is None else [_stat(e.ci[0]), _stat(e.ci[1])],
-        "confidence": e.confidence,
-        "p_value": _stat(e.p_value),
-        "significant": e.significant,
-        "favourable": e.favourable,
-        "verdict": e.verdict,
-        "method": e.method,
-        "resamples": spec.resamples,
-        "seed": spec.seed,
-        "samples": [
-            {"group": s.group, "period": s.period, "value": s.value, "numerator": s.numerator,
-             "denominator": s.denominator, "units": s.units, "unit": s.unit}
-            for s in m.samples
-        ],  # fmt: skip
-    }
-    return LiftGate(passed=e.favourable, verdict=e.verdict, details=details)
-
-
-def _stat(v: float | None) -> str | None:
-    """A statistic as text with 6 decimals (line details hold no floats)."""
-    return None if v is None else f"{v:.6f}"
 
 
 # ---------------------------------------------------------------------------------------------- helpers

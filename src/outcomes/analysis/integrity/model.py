@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from outcomes.errors import OutcomesError
 from outcomes.pricing.money import money_text
 
 SEVERITIES = ("info", "warning", "critical")
@@ -21,8 +22,10 @@ DETECTORS = (
 )
 
 
-class IntegrityError(Exception):
+class IntegrityError(OutcomesError):
     """An integrity check that cannot run as asked (unknown contract, period or detector)."""
+
+    code = "integrity"
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outcomes.console import WorkspaceOpt, err, out
-from outcomes.console import workspace as _workspace
-from outcomes.right_channels import RightChannelsError, read_right_channels
-from outcomes.scorecard import DEFAULT_TREND, collect, show, show_change, to_csv, to_json
+from outcomes.cli.console import WorkspaceOpt, err, open_workspace, out
 
 __all__ = ["scorecard_command"]
 
@@ -27,6 +24,8 @@ class ChartFormat(StrEnum):
 
 
 def _print_tables(card: dict[str, Any]) -> None:
+    from outcomes.analysis.scorecard import show, show_change
+
     wf = card["workflow"] or "all workflows"
     out.print(
         f"{card['contract']} v{card['version']}, {wf}, period {card['period']} "
@@ -62,8 +61,9 @@ def scorecard_command(
         str | None, typer.Option("--workflow", help="One workflow (default: all of the contract's, pooled).")
     ] = None,
     trend: Annotated[
-        int, typer.Option("--trend", help="How many periods to show, ending with --period.")
-    ] = DEFAULT_TREND,
+        int | None,
+        typer.Option("--trend", help="How many periods to show, ending with --period (default: 3)."),
+    ] = None,
     baseline: Annotated[
         str | None, typer.Option("--baseline", help="The period to compare with (default: the one before).")
     ] = None,
@@ -90,6 +90,9 @@ def scorecard_command(
     With --chart DIR, also writes one chart per group (SVG or PNG): each metric's trend on its own axis, the
     baseline dashed.
     """
+    from outcomes.analysis.right_channels import RightChannelsError, read_right_channels
+    from outcomes.analysis.scorecard import DEFAULT_TREND, collect, to_csv, to_json
+
     if as_json and as_csv:
         err.print("error: give --json or --csv, not both", markup=False)
         raise typer.Exit(1)
@@ -100,13 +103,13 @@ def scorecard_command(
         except RightChannelsError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
-    with _workspace(workspace) as ws, err.status(f"measuring the scorecard of {contract} {period}…"):
+    with open_workspace(workspace) as ws, err.status(f"measuring the scorecard of {contract} {period}…"):
         card = collect(
             ws,
             contract,
             period,
             workflow=workflow,
-            trend=trend,
+            trend=DEFAULT_TREND if trend is None else trend,
             baseline=baseline,
             right_channels=mapping,
         )
@@ -117,7 +120,7 @@ def scorecard_command(
     else:
         _print_tables(card)
     if chart is not None:
-        from outcomes.reports.charts import write_charts  # altair loads only when charts are asked for
+        from outcomes.analysis.charts import write_charts  # altair loads only when charts are asked for
 
         try:
             paths = write_charts(card, chart, chart_format.value)
@@ -128,3 +131,7 @@ def scorecard_command(
         console = err if as_json or as_csv else out
         for path in paths:
             console.print(f"chart: {path}", markup=False)
+
+
+app = typer.Typer()
+app.command("scorecard")(scorecard_command)

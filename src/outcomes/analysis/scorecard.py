@@ -17,15 +17,18 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from outcomes.analysis.right_channels import RightChannels
 from outcomes.contract.schema import Contract
+from outcomes.errors import OutcomesError
 from outcomes.metrics.library import MetricRequest, MetricValue
 from outcomes.period import Period
-from outcomes.right_channels import RightChannels
-from outcomes.service_levels import as_decimal
+from outcomes.settlement.service_levels import as_decimal
 
 
-class ScorecardError(Exception):
+class ScorecardError(OutcomesError):
     """A scorecard that cannot be made as asked (bad period, workflow or trend length)."""
+
+    code = "scorecard"
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ GROUPS: tuple[tuple[str, str, tuple[Line, ...]], ...] = (
 #: The library metrics a scorecard measures, in order.
 SCORECARD_METRICS: tuple[str, ...] = tuple(ln.metric for _, _, lines in GROUPS for ln in lines)
 
-DEFAULT_TREND = 3
+DEFAULT_TREND = 3  # the --trend help says so
 MAX_TREND = 24
 
 #: A period's values: metric name -> MetricValue, or a text saying why the whole period has no values.

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outcomes.ledger import Ledger
-from outcomes.reports.invoice import invoice_dict
-from outcomes.settle import compute
+from outcomes.settlement.invoice import invoice_dict
+from outcomes.settlement.settle import compute
 
 LINE_FIELDS = ("kind", "label", "quantity", "unit_price", "amount")
 

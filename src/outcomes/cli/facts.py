@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outcomes.console import JsonOpt, WorkspaceOpt, err, out, print_json
-from outcomes.console import workspace as _workspace
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
 
 facts_app = typer.Typer(help="The facts store: export it for Spark.", no_args_is_help=True)
 
@@ -30,7 +29,7 @@ def export_command(
     """
     from outcomes.facts.export import export_parquet
 
-    with _workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         try:
             with err.status(f"exporting the facts to {folder}…"):
                 summary = export_parquet(ws.duckdb_facts(), folder)
@@ -45,3 +44,7 @@ def export_command(
             t.add_row(name, f"{n:,}")
         out.print(t)
         out.print(f"latest batch {summary.latest_batch}, digest {summary.digest}")
+
+
+app = typer.Typer()
+app.add_typer(facts_app, name="facts")

@@ -1,6 +1,6 @@
 """Scorecard charts: one chart per group, one small panel per metric, its trend and the baseline (docs/scorecard.md).
 
-`group_chart(card, group)` is pure: it takes the scorecard dict (`outcomes.scorecard.scorecard`) and returns an
+`group_chart(card, group)` is pure: it takes the scorecard dict (`outcomes.analysis.scorecard.scorecard`) and returns an
 Altair chart. `render(chart, fmt)` turns it into SVG or PNG bytes with vl-convert (no browser, no network);
 `write_charts(card, directory, fmt)` is the I/O at the edge.
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import altair as alt
 
-from outcomes.scorecard import show
+from outcomes.analysis.scorecard import show
 
 FORMATS = ("svg", "png")
 

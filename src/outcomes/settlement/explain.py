@@ -90,7 +90,7 @@ def _samples(facts, table: str, outcome: str, workflows: list[str], n: int) -> l
 def explain_lines(
     ledger: Ledger, facts, ref: str, line: int | None, *, sample: int = 5
 ) -> list[dict[str, Any]]:
-    from outcomes.reports.invoice import invoice_dict
+    from outcomes.settlement.invoice import invoice_dict
 
     row = ledger.settlement(ref)
     inv = invoice_dict(row)

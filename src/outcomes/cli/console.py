@@ -26,12 +26,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def known_errors() -> tuple[type[BaseException], ...]:
+    from outcomes.analysis.integrity.model import IntegrityError
+    from outcomes.analysis.scorecard import ScorecardError
     from outcomes.contract import ContractError
     from outcomes.facts import IngestError
-    from outcomes.integrity.model import IntegrityError
     from outcomes.ledger import LedgerError
-    from outcomes.scorecard import ScorecardError
-    from outcomes.settle import SettlementRefused
+    from outcomes.settlement.settle import SettlementRefused
     from outcomes.workspace import WorkspaceError
 
     return (
@@ -63,7 +63,7 @@ def errors() -> Iterator[None]:
 
 
 @contextmanager
-def workspace(path: Path | None) -> Iterator[Any]:
+def open_workspace(path: Path | None) -> Iterator[Any]:
     """The workspace named by --workspace, $OUTCOMES_WORKSPACE or the current folder; closed afterwards."""
     from outcomes.workspace import find_workspace
 

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outcomes.console import JsonOpt, WorkspaceOpt, err, out, print_json
-from outcomes.console import workspace as _workspace
-from outcomes.integrity import DETECTORS, Report
+from outcomes.analysis.integrity.model import DETECTORS, Report
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
 
 __all__ = ["integrity_command"]
 
@@ -59,8 +58,8 @@ def integrity_command(
     """Integrity checks against gaming: split tickets, premature closure, bot containment that was abandonment,
     survey selection bias, reclassification toward higher prices, resolution claims the system of record does
     not support. Each finding has a severity, a subject, every affected interaction id and its billing effect."""
-    with _workspace(workspace) as ws:
-        from outcomes.integrity import collect
+    with open_workspace(workspace) as ws:
+        from outcomes.analysis.integrity import collect
 
         with err.status(f"running the integrity detectors on {contract} {period}…"):
             report = collect(ws, contract, period, only=detector)
@@ -68,3 +67,7 @@ def integrity_command(
             print_json(report.to_dict())
         else:
             _print(report, max(ids, 0))
+
+
+app = typer.Typer()
+app.command("integrity")(integrity_command)

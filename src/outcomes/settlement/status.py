@@ -9,7 +9,7 @@ from typing import Any
 from outcomes.ledger import Ledger, load_version
 from outcomes.metrics.scope import Window
 from outcomes.period import Period
-from outcomes.settle import settleable_after
+from outcomes.settlement.settle import settleable_after
 
 
 def _local(dt, zone) -> str | None:

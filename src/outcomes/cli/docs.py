@@ -23,7 +23,7 @@ def reference() -> str:
     parts = [
         "# CLI reference",
         "",
-        "Generated from each command's `--help` by `make docs` (`python -m outcomes.docs_cli`); "
+        "Generated from each command's `--help` by `make docs` (`python -m outcomes.cli.docs`); "
         "`tests/test_docs.py` fails when this file and the commands drift apart.",
         "",
     ]

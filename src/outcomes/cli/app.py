@@ -1,0 +1,61 @@
+"""The `outcomes` command line: this module only registers the command groups, one module a group.
+
+A group module imports only Typer, Rich and the console at load time; each command imports the engine it runs
+inside its body, so `outcomes --help` and `outcomes version` load no engine (and a command only its own).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from outcomes import __version__
+from outcomes.cli import (
+    audit,
+    contracts,
+    disputes,
+    facts,
+    ingest,
+    integrity,
+    mapping,
+    scorecard,
+    settlement,
+    synthetic,
+    uplift,
+    workspace,
+)
+from outcomes.cli.console import out
+
+app = typer.Typer(
+    name="outcomes",
+    help="Run an outcome-based customer-service contract: contract as code, verified outcomes, priced "
+    "settlements that both parties can explain and rerun.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+for group in (
+    workspace,
+    contracts,
+    ingest,
+    mapping,
+    settlement,
+    disputes,
+    audit,
+    scorecard,
+    integrity,
+    uplift,
+    facts,
+    synthetic,
+):
+    app.add_typer(group.app)
+
+
+@app.command()
+def version() -> None:
+    """Print the outcomes version."""
+    out.print(__version__)
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,188 @@
+"""`outcomes ingest interactions|events` and `outcomes quarantine list`: facts in, refused rows out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, errors, open_workspace, out, print_json
+
+app = typer.Typer()
+ingest_app = typer.Typer(
+    help="Load interaction data and CRM events into the facts store.", no_args_is_help=True
+)
+quarantine_app = typer.Typer(
+    help="Rows that were refused at ingest, with their reasons.", no_args_is_help=True
+)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _ingest(
+    kind: str,
+    file: Path,
+    fmt: str | None,
+    timezone: str | None,
+    as_json: bool,
+    workspace: Path | None,
+    mapping: str | None = None,
+    params: list[str] | None = None,
+) -> None:
+    with open_workspace(workspace) as ws:
+        if not file.exists():
+            from outcomes.facts import IngestError
+
+            with errors():
+                raise IngestError(f"{file}: no such file")
+        with _progress() as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(f"{stage} {file.name}", total=max(total, 1))
+                bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+            if mapping is None:
+                summary = ws.facts().ingest(kind, file, fmt=fmt, timezone=timezone, progress=progress)
+            else:
+                from outcomes.cli.mapping import parse_params
+                from outcomes.connectors import ingest_with_mapping
+                from outcomes.facts import IngestError
+
+                if fmt is not None:
+                    raise IngestError(
+                        f"{file}: give --format or --mapping, not both: the mapping says how to read it"
+                    )
+                summary = ingest_with_mapping(
+                    ws, kind, file, mapping, timezone=timezone, params=parse_params(params), progress=progress
+                )
+        data = summary.to_dict()
+        if summary.batch is not None:
+            ws.ledger().record_ingest(data)
+        if as_json:
+            print_json(
+                {
+                    k: data[k]
+                    for k in (
+                        "rows",
+                        "accepted",
+                        "duplicates",
+                        "updated",
+                        "quarantined",
+                        "skipped",
+                        "reasons",
+                    )
+                }
+                | {k: data[k] for k in ("batch", "mapping", "unit", "source_rows") if k in data}
+            )
+            return
+        out.print(
+            f"{file}: {data['rows']:,} rows · {data['accepted']:,} accepted · {data['duplicates']:,} duplicates · "
+            f"{data['updated']:,} updated · {data['quarantined']:,} quarantined · {data['skipped']:,} skipped"
+            + (f" (batch {data['batch']})" if data.get("batch") is not None else "")
+        )
+        for reason, n in sorted(data["reasons"].items()):
+            out.print(f"  {reason}: {n:,}")
+        if data["quarantined"]:
+            out.print("  see `outcomes quarantine list` for each refused row and why")
+
+
+FormatOpt = Annotated[
+    str | None, typer.Option("--format", help="csv | parquet | jsonl (default: from the extension).")
+]
+ZoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone", help="Read timestamps without an offset in this IANA zone (else they are refused)."
+    ),
+]
+
+
+MappingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping",
+        help="A mapping file (YAML) or a built-in name (see `outcomes mapping list`) for sources not in the "
+        "canonical columns.",
+    ),
+]
+
+
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", help="KEY=VALUE for a mapping's parameter, e.g. --param as_of=2026-10-31 (repeatable)."
+    ),
+]
+
+
+@ingest_app.command("interactions")
+def ingest_interactions(
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON lines in the canonical columns.")],
+    fmt: FormatOpt = None,
+    timezone: ZoneOpt = None,
+    mapping: MappingOpt = None,
+    param: ParamOpt = None,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Ingest interactions (tickets, calls, chats). Idempotent; bad rows go to the quarantine."""
+    _ingest("interactions", file, fmt, timezone, as_json, workspace, mapping, param)
+
+
+@ingest_app.command("events")
+def ingest_events(
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON lines of customer events.")],
+    fmt: FormatOpt = None,
+    timezone: ZoneOpt = None,
+    mapping: MappingOpt = None,
+    param: ParamOpt = None,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Ingest customer events from the CRM (churned, renewed, saved, purchase, downgrade)."""
+    _ingest("events", file, fmt, timezone, as_json, workspace, mapping, param)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    batch: Annotated[int | None, typer.Option(help="Only this ingest batch.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List refused rows: file, row number, field and reason."""
+    with open_workspace(workspace) as ws:
+        rows = ws.facts().quarantine(batch)
+        shown = rows if limit == 0 else rows[:limit]
+        if as_json:
+            print_json(shown)
+            return
+        t = Table("batch", "file", "row", "field", "reason", "message")
+        for r in shown:
+            t.add_row(
+                str(r["batch"]),
+                Path(str(r["file"])).name,
+                str(r["row"]),
+                str(r["field"] or ""),
+                r["reason"],
+                str(r["message"] or ""),
+            )
+        out.print(t)
+        if len(rows) > len(shown):
+            out.print(f"{len(rows) - len(shown):,} more; use --limit 0 or --json")

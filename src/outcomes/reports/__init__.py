@@ -1,1 +1,0 @@
-"""Invoices and review packs: terminal tables, CSV, JSON (HTML and PDF later)."""
