@@ -7,8 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from outcomes.errors import OutcomesError
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
+
+
+class PeriodError(OutcomesError, ValueError):
+    """A period label that is not one of the contract's periods (YYYY-MM, or YYYY-Qn for quarters)."""
+
+    code = "period"
 
 
 def _add_months(d: date, months: int) -> date:
@@ -35,10 +43,10 @@ class Period:
             if m and (int(m.group(2)) - 1) % 3 == 0:
                 start = date(int(m.group(1)), int(m.group(2)), 1)
                 return cls(start, _add_months(start, 3), "quarter")
-            raise ValueError(f"period {label!r} is not a quarter: write it as YYYY-Qn, e.g. 2026-Q4")
+            raise PeriodError(f"period {label!r} is not a quarter: write it as YYYY-Qn, e.g. 2026-Q4")
         m = _MONTH.match(text)
         if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ValueError(f"period {label!r} is not a month: write it as YYYY-MM, e.g. 2026-10")
+            raise PeriodError(f"period {label!r} is not a month: write it as YYYY-MM, e.g. 2026-10")
         start = date(int(m.group(1)), int(m.group(2)), 1)
         return cls(start, _add_months(start, 1), "month")
 

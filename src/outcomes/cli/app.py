@@ -6,7 +6,10 @@ inside its body, so `outcomes --help` and `outcomes version` load no engine (and
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+import typer.core
 
 from outcomes import __version__
 from outcomes.cli import (
@@ -23,9 +26,24 @@ from outcomes.cli import (
     uplift,
     workspace,
 )
-from outcomes.cli.console import out
+from outcomes.cli.console import out, report
+
+
+class _Commands(typer.core.TyperGroup):
+    """The root group: every error of every command is reported here, in one place (console.report)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.core._click.exceptions.ClickException):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise typer.Exit(report(exc)) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
+    pretty_exceptions_enable=False,
     name="outcomes",
     help="Run an outcome-based customer-service contract: contract as code, verified outcomes, priced "
     "settlements that both parties can explain and rerun.",

@@ -4,6 +4,7 @@ problems into `error: ...` with exit code 1 (never a traceback), and opening the
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,41 +26,71 @@ WorkspaceOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def known_errors() -> tuple[type[BaseException], ...]:
-    from outcomes.analysis.integrity.model import IntegrityError
-    from outcomes.analysis.scorecard import ScorecardError
-    from outcomes.contract import ContractError
-    from outcomes.facts import IngestError
-    from outcomes.ledger import LedgerError
-    from outcomes.settlement.settle import SettlementRefused
-    from outcomes.workspace import WorkspaceError
+def report(exc: BaseException) -> int:
+    """Print an error the way every command does, and return the exit code.
 
-    return (
-        ContractError,
-        IngestError,
-        IntegrityError,
-        LedgerError,
-        ScorecardError,
-        SettlementRefused,
-        WorkspaceError,
+    A known problem (`OutcomesError`) is its message, its hint and exit code 1. Anything else is a bug: one
+    line naming the exception and the file where its traceback was saved, exit code 70, never a wall of
+    frames (set OUTCOMES_TRACEBACK=1 to print the frames instead).
+    """
+    from outcomes.contract import ContractError
+    from outcomes.errors import OutcomesError
+
+    if isinstance(exc, ContractError):
+        for issue in exc.issues:
+            err.print(str(issue), markup=False)
+        err.print(f"{len(exc.issues)} problem(s)", markup=False)
+        return 1
+    if isinstance(exc, OutcomesError):
+        for line in exc.lines():
+            err.print(line, markup=False)
+        return 1
+    if isinstance(exc, KeyboardInterrupt):
+        err.print("interrupted: nothing half-written was kept", markup=False)
+        return 130
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    if os.environ.get("OUTCOMES_TRACEBACK") == "1":
+        err.print(text, markup=False, end="")
+        return 70
+    path = _save_traceback(text)
+    where = f"the traceback is in {path}" if path else "the traceback could not be saved"
+    err.print(
+        f"internal error: {type(exc).__name__}: {_one_line(exc)} ({where}; please report it)", markup=False
     )
+    return 70
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("…" if len(text) > 300 else "")
+
+
+def _save_traceback(text: str) -> Path | None:
+    import tempfile
+    import time
+
+    try:
+        folder = Path(tempfile.gettempdir()) / "outcomes-tracebacks"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
+        path.write_text(text, encoding="utf-8")
+        return path
+    except OSError:
+        return None
 
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """Known problems become one clear message and exit code 1."""
+    """Known problems inside a block become one clear message and exit code 1 (the app does this for every
+    command; this is for a command that must print something after a failure it survives)."""
+    from outcomes.errors import OutcomesError
+
     try:
         yield
-    except known_errors() as exc:
-        from outcomes.contract import ContractError
-
-        if isinstance(exc, ContractError):
-            for issue in exc.issues:
-                err.print(str(issue), markup=False)
-            err.print(f"{len(exc.issues)} problem(s)", markup=False)
-        else:
-            err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    except OutcomesError as exc:
+        raise typer.Exit(report(exc)) from None
 
 
 @contextmanager
