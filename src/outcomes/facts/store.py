@@ -384,6 +384,8 @@ class FactsStore:
         timezone: str | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
+        name: str | None = None,
+        within: Callable[[duckdb.DuckDBPyConnection, IngestSummary], None] | None = None,
     ) -> IngestSummary:
         """Ingest one canonical file as one batch; all or nothing.
 
@@ -391,7 +393,10 @@ class FactsStore:
         timestamp texts (without it they are quarantined as ``missing_timezone``). ``now``: the time of
         ingest (default: the current time), used for ``future_timestamp`` and recorded as ``ingested_at``.
         ``progress(stage, done, total)`` is called on the caller's thread with stages ``read`` (percent of
-        the file, total 100), ``validate`` (rows) and ``write`` (steps).
+        the file, total 100), ``validate`` (rows) and ``write`` (steps). ``name``: what the batch and the
+        quarantine record as the file (default: its path), e.g. a batch received by the server.
+        ``within(con, summary)`` runs inside the write transaction after the rows are written: what it
+        writes commits with them, and an error it raises rolls the whole batch back (facts/receipts.py).
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be 'interactions' or 'events', not {kind!r}")
@@ -412,10 +417,14 @@ class FactsStore:
             source = open_source(self.con, spec, path, fmt_name)
             query = stage_query(spec, source, timezone=timezone, now=moment)
             staged = self._stage(spec, path, source, query, report)
+            if name is not None:
+                staged = _Staged(name, staged.fmt, staged.rows, staged.reasons, staged.fields)
             hasher.join()
             self.con.begin()
             try:
                 summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
+                if within is not None:
+                    within(self.con, summary)
                 self.con.commit()
             except BaseException as exc:
                 try:
