@@ -21,6 +21,7 @@ from outcomes.cli import (
     integrity,
     mapping,
     scorecard,
+    serve,
     settlement,
     synthetic,
     uplift,
@@ -65,6 +66,7 @@ for group in (
     uplift,
     facts,
     synthetic,
+    serve,
 ):
     app.add_typer(group.app)
 
