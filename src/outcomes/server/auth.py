@@ -109,13 +109,14 @@ def caller(request: Request, *, required: bool = True) -> Caller | None:
 
 def check_csrf(request: Request, who: Caller, form_token: str | None = None) -> None:
     """A session's write must carry its form token; a token's needs none (no browser sends it by itself)."""
-    if who.via != "session":
+    if who.via != "session" or getattr(request.state, "csrf_checked", False):
         return
     sent = form_token or request.headers.get(CSRF_HEADER) or ""
     if not who.csrf or not hmac.compare_digest(sent.encode(), who.csrf.encode()):
         raise HTTPProblem(
             "csrf", "the form token (CSRF) is missing or does not match your session; reload the page"
         )
+    request.state.csrf_checked = True
 
 
 def _unauthenticated(detail: str) -> HTTPProblem:

@@ -41,16 +41,16 @@ def _who(request: Request) -> auth.Caller:
 
 
 def render(
-    request: Request, name: str, who: auth.Caller | None, status: int = 200, **context: Any
+    request: Request, name: str, who: auth.Caller | None, http_status: int = 200, **context: Any
 ) -> Response:
     return templates.TemplateResponse(
-        request, name, {"who": who, "csrf": who.csrf if who else None, **context}, status_code=status
+        request, name, {"who": who, "csrf": who.csrf if who else None, **context}, status_code=http_status
     )
 
 
 def error_page(request: Request, status: int, detail: str) -> Response:
     who = auth.caller(request, required=False) if status != 401 else None
-    return render(request, "error.html", who, status=status, status_code=status, detail=detail)
+    return render(request, "error.html", who, http_status=status, status_code=status, detail=detail)
 
 
 # sign-in --------------------------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ def signin(
             request,
             "signin.html",
             None,
-            status=429,
+            http_status=429,
             form_token=cookie,
             next=_safe_next(next),
             message=f"Too many failed sign-ins. Try again in {wait} seconds.",
@@ -118,7 +118,7 @@ def signin(
             request,
             "signin.html",
             None,
-            status=401,
+            http_status=401,
             form_token=cookie,
             next=_safe_next(next),
             message="That email and password do not match.",
