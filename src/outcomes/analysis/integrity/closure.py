@@ -92,7 +92,16 @@ def premature_closure(ctx: Context) -> DetectorRun:
             f"gives {g.expected:.1f} ({_pct(g.expected_rate)}); Holm-adjusted p = {g.p_adjusted:.2g}"
         )
         run.findings.append(
-            Finding(PREMATURE, severity, g.subject, "agent", ids, message, effect, _test_details(g, ids, counted))
+            Finding(
+                detector=PREMATURE,
+                severity=severity,
+                subject=g.subject,
+                subject_kind="agent",
+                interaction_ids=ids,
+                message=message,
+                billing_effect=effect,
+                details=_test_details(g, ids, counted),
+            )
         )
     return run
 
@@ -136,7 +145,16 @@ def survey_selection_bias(ctx: Context) -> DetectorRun:
             "no outcome fee depends on survey coverage; CSAT service levels and min_csat exclusions do"
         )
         run.findings.append(
-            Finding(SURVEY, severity, g.subject, "agent", ids, message, Decimal("0.00"), details)
+            Finding(
+                detector=SURVEY,
+                severity=severity,
+                subject=g.subject,
+                subject_kind="agent",
+                interaction_ids=ids,
+                message=message,
+                billing_effect=Decimal("0.00"),
+                details=details,
+            )
         )
     return run
 

@@ -15,10 +15,9 @@ from outcomes.contract.schema import Contract
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.scope import Window, billable, closed_in
 from outcomes.period import Period
+from outcomes.pricing.charge_models import last_unit_price
 from outcomes.pricing.glide import phase_for
 from outcomes.pricing.money import round_money
-from outcomes.pricing.outcome_fee import price_count
-from outcomes.pricing.tiers import normalise
 
 from .model import Thresholds
 
@@ -147,13 +146,9 @@ class Prices:
         self._unit: dict[tuple[str, str], Decimal] = {}
         for fee in contract.pricing.outcome_fees:
             workflows = contract.fee_workflows(fee)
-            if fee.unit is not None:
-                unit = fee.unit
-            else:
-                # the tier the pricing core itself says the count reaches (or ends in)
-                count = max(1, sum(counts.get((fee.outcome, wf), 0) for wf in workflows))
-                _model, priced = price_count(fee, count)
-                unit = normalise(fee.prices)[priced.reached - 1].unit
+            # the tier the pricing core itself says the count reaches (or ends in); a flat fee's unit
+            count = sum(counts.get((fee.outcome, wf), 0) for wf in workflows)
+            unit = last_unit_price(fee, count)
             for wf in workflows:
                 self._unit[(fee.outcome, wf)] = unit * factor
 
