@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from outcomes.contract.schema import Contract
 from outcomes.metrics.outcomes import Clocks, evidence
+from outcomes.metrics.repeats import RepeatRule
 from outcomes.metrics.scope import Window, billable, closed_in
 from outcomes.period import Period
 from outcomes.pricing.charge_models import last_unit_price
@@ -62,15 +63,19 @@ class Context:
         return self.contract.default_workflow()
 
     @property
-    def repeat_seconds(self) -> int:
-        """The repeat window of the contract's resolution outcome (the one the metric library's repeat rate
-        uses), else the default."""
+    def repeat_rule(self) -> RepeatRule:
+        """The window of the contract's resolution outcome (the one the metric library's repeat rate uses),
+        else the default, for any return of the same customer: a return in another workflow, which a rule
+        with `same: [customer, workflow]` does not count, is exactly what a premature-closure finding prices."""
         from outcomes.metrics.library import outcome_of_kind
 
         found = outcome_of_kind(self.contract, "resolution")
-        if found is not None and found[1].repeat_contact is not None:
-            return found[1].repeat_contact.within
-        return self.thresholds.default_repeat_seconds
+        rule = RepeatRule.of(found[1]) if found is not None else None
+        return RepeatRule(rule.within if rule else self.thresholds.default_repeat_seconds, ("customer",))
+
+    @property
+    def repeat_seconds(self) -> int:
+        return self.repeat_rule.within
 
     # -- what the contract counts -------------------------------------------------------------------
     def counted(self) -> ibis.Table:
