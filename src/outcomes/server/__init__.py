@@ -8,9 +8,14 @@ core as the command line (settlement/, analysis/, ledger/, facts/), never the co
 from __future__ import annotations
 
 
-def create_app(workspace, *, live: bool = True, secure_cookies: bool = False):
-    """The app over an open workspace (`outcomes.workspace.Workspace`); it holds it until shutdown."""
+def create_app(
+    workspace, *, live: bool = True, secure_cookies: bool = False, close_on_shutdown: bool = False
+):
+    """The app over an open workspace (`outcomes.workspace.Workspace`); `close_on_shutdown`: it closes the
+    workspace when the server stops (else the caller closes `app.state.writer`)."""
     from outcomes.server.app import create_app as make
     from outcomes.server.writer import Writer
 
-    return make(Writer(workspace, live=live), secure_cookies=secure_cookies)
+    return make(
+        Writer(workspace, live=live), secure_cookies=secure_cookies, close_on_shutdown=close_on_shutdown
+    )

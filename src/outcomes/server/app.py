@@ -60,15 +60,16 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
 
 
-def create_app(writer: Writer, *, secure_cookies: bool = False) -> FastAPI:
+def create_app(writer: Writer, *, secure_cookies: bool = False, close_on_shutdown: bool = False) -> FastAPI:
     """The app over a workspace held by `writer`. `secure_cookies`: mark the session cookie Secure (behind
-    TLS; `outcomes serve --behind-tls`)."""
+    TLS; `outcomes serve --behind-tls`). `close_on_shutdown`: the app owns the writer (`outcomes serve`)."""
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
-        writer.close()
+        if close_on_shutdown:
+            writer.close()
 
     app = FastAPI(
         lifespan=lifespan,

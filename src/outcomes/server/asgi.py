@@ -13,4 +13,4 @@ def app_from_environment() -> FastAPI:
     from outcomes.workspace import find_workspace
 
     secure = os.environ.get("OUTCOMES_SERVER_BEHIND_TLS") == "1"
-    return create_app(find_workspace(None), secure_cookies=secure)
+    return create_app(find_workspace(None), secure_cookies=secure, close_on_shutdown=True)

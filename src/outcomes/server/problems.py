@@ -135,7 +135,9 @@ def from_error(exc: OutcomesError, instance: str | None = None) -> Problem:
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries: each listed status is a problem document."""
+    """OpenAPI `responses` entries: each listed status is a problem document. Any request can be malformed
+    (400) or invalid (422), so those two are always listed."""
+    statuses = tuple(sorted({*statuses, 400, 422}))
     return {
         s: {"model": Problem, "description": _DESCRIPTIONS.get(s, "A problem"), "content": {MEDIA_TYPE: {}}}
         for s in statuses

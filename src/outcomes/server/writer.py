@@ -189,6 +189,8 @@ class Writer:
         self._dirty.set()
 
     def close(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
