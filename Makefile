@@ -13,7 +13,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile -rs
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity docs clean
+.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-server docs clean
 
 $(VENV)/bin/python:
 	@echo "outcomes: creating the virtualenv $(VENV) with $(PYTHON) (Python >= 3.11)"
@@ -73,6 +73,11 @@ test-fast: setup-dev
 bench: setup-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/integrity.py
+	$(BIN)/python bench/server.py
+
+# the shared server under load on loopback: live scorecard latency, ingest rate (docs/server.md)
+bench-server: setup-dev
+	$(BIN)/python bench/server.py
 
 # precision / recall of the integrity detectors on generated gaming data (docs/integrity.md)
 bench-integrity: setup-dev
@@ -82,4 +87,4 @@ docs: setup-dev
 	$(BIN)/python -m outcomes.cli.docs > docs/cli.md
 
 clean:
-	rm -rf $(VENV) $(DEMO) demo-real .pytest_cache
+	rm -rf $(VENV) $(DEMO) demo-real .pytest_cache test-artifacts
