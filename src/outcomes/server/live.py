@@ -16,9 +16,9 @@ customer's CRM events, and on two clocks (the contact and event clocks). So afte
 A late repeat contact thus updates the earlier contact's fate (same customer), and the figures equal a fresh
 computation of the period at every batch (tests/test_server_live.py compares them after random batch orders).
 
-Kept in the facts store beside the facts (derived, rebuilt when missing): `live_fates` (a row per candidate
-of the tracked periods), `live_counts` (the counts) and `live_state` (per contract: the periods tracked, the
-contract versions and the batch the figures are as of). The tracked periods are the one holding the contact
+Kept in memory, in a database attached to the facts connection (derived: built when the server starts):
+`live.fates` (a row per candidate of the tracked periods), `live.counts` (the counts) and `live.state` (per
+contract: the periods tracked, the contract versions and the batch the figures are as of). The tracked periods are the one holding the contact
 clock (the current period) and the one before it (whose late repeats still arrive). Reading the live
 scorecard reads a snapshot in memory, refreshed after each update: no query.
 """
@@ -35,29 +35,36 @@ from decimal import Decimal
 from typing import Any
 
 from outcomes.contract import Contract, contract_hash
+from outcomes.facts.schema import KINDS
 from outcomes.ledger import Ledger, LedgerError
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.scope import Window
 from outcomes.period import Period
 
 _DDL = (
-    """CREATE TABLE IF NOT EXISTS live_fates (
+    """CREATE TABLE IF NOT EXISTS live.fates (
   contract VARCHAR, period VARCHAR, outcome VARCHAR, source VARCHAR, interaction_id VARCHAR,
   customer_id VARCHAR, workflow VARCHAR, day DATE, status VARCHAR, reason VARCHAR, closed_at TIMESTAMP,
   value DECIMAL(18, 2)
 )""",
-    """CREATE TABLE IF NOT EXISTS live_counts (
+    """CREATE TABLE IF NOT EXISTS live.counts (
   contract VARCHAR, period VARCHAR, outcome VARCHAR, day DATE, workflow VARCHAR, status VARCHAR,
   reason VARCHAR, n BIGINT, value DECIMAL(18, 2)
 )""",
-    """CREATE TABLE IF NOT EXISTS live_state (
+    """CREATE TABLE IF NOT EXISTS live.state (
   contract VARCHAR PRIMARY KEY, batch INTEGER, periods VARCHAR, contacts TIMESTAMP, events TIMESTAMP
 )""",
 )
 _KEYS = ("outcome", "day", "workflow", "status", "reason")
-_TOUCHED = "live_touched"
-_NEW = "live_new"
-_DELTA = "live_delta"
+_TOUCHED = "live.touched"
+_NEW = "live.new"
+_DELTA = "live.delta"
+_IX = "live.ix"  # the touched customers' current interactions
+_EV = "live.ev"  # ... and their events
+_OLD = "live.old"  # the kept fates of the touched customers
+_SCRATCH = (_TOUCHED, _IX, _EV, _NEW, _DELTA, _OLD)
+# Clocks that have seen everything: the evidence compiled with them decides exclusions only (see _evidence_sql).
+_SEEN_ALL = Clocks(contacts=datetime(9999, 1, 1), events=datetime(9999, 1, 1))
 _FATE_COLUMNS = (
     "contract, period, outcome, source, interaction_id, customer_id, workflow, day, status, reason, closed_at, "
     "value"
@@ -89,9 +96,14 @@ class LiveBoard:
         self.ledger = ledger
         self.facts = facts
         self.con = facts.con
+        # The live state is derived and rewritten at every batch: kept in memory (an in-memory database attached
+        # to the facts connection), not in the facts file, whose commits would rewrite it on disk each time.
+        self.con.execute("ATTACH IF NOT EXISTS ':memory:' AS live")
         for ddl in _DDL:
             self.con.execute(ddl)
         self._snapshots: dict[str, dict[str, Any]] = {}
+        self._contracts: dict[tuple, Contract | None] = {}
+        self._sql: dict[tuple, str] = {}
         self._version = 0
         self._changed = threading.Condition()
         self.last_update_seconds: float | None = None
@@ -132,7 +144,7 @@ class LiveBoard:
     def _catch_up_contract(self, cid: str, latest: int) -> bool:
         con = self.con
         state = con.execute(
-            f"SELECT batch, periods, contacts, events FROM live_state WHERE contract = {_lit(cid)}"
+            f"SELECT batch, periods, contacts, events FROM live.state WHERE contract = {_lit(cid)}"
         ).fetchone()
         tracked = self._tracked(cid)
         wanted = {t.label: t.hash for t in tracked}
@@ -140,23 +152,25 @@ class LiveBoard:
         if state is not None and state[0] == latest and before == wanted and cid in self._snapshots:
             return False
         clocks = self._clocks(tracked)
+        rebuild = [t for t in tracked if state is None or before.get(t.label) != t.hash]
+        keep = [t for t in tracked if t not in rebuild]
         con.begin()
         try:
-            for t in tracked:
-                if before.get(t.label) != t.hash or state is None:
-                    self._rebuild(cid, t, clocks)
-                elif state[0] != latest:
-                    self._apply(cid, t, clocks, lo=int(state[0]), hi=latest)
-                elif (state[2], state[3]) != (clocks.contacts, clocks.events):
+            for t in rebuild:
+                self._rebuild(cid, t, clocks)
+            if keep and state[0] != latest:
+                self._apply(cid, keep, clocks, lo=int(state[0]), hi=latest)
+            if keep and (state[2], state[3]) != (clocks.contacts, clocks.events):
+                for t in keep:
                     self._move_clocks(cid, t, clocks)
             for label in set(before) - set(wanted):
-                for table in ("live_fates", "live_counts"):
+                for table in ("live.fates", "live.counts"):
                     con.execute(
                         f"DELETE FROM {table} WHERE contract = {_lit(cid)} AND period = {_lit(label)}"
                     )
-            con.execute(f"DELETE FROM live_state WHERE contract = {_lit(cid)}")
+            con.execute(f"DELETE FROM live.state WHERE contract = {_lit(cid)}")
             con.execute(
-                "INSERT INTO live_state VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO live.state VALUES (?, ?, ?, ?, ?)",
                 [cid, latest, json.dumps(wanted, sort_keys=True), clocks.contacts, clocks.events],
             )
             con.commit()
@@ -164,17 +178,16 @@ class LiveBoard:
             con.rollback()
             raise
         finally:
-            con.execute(f"DROP TABLE IF EXISTS {_TOUCHED}")
-            con.execute(f"DROP TABLE IF EXISTS {_NEW}")
+            for table in _SCRATCH:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
         self._snapshots[cid] = self._snapshot(cid, tracked, clocks, latest)
         return True
 
     def _tracked(self, cid: str) -> list[Tracked]:
         """The current period (holding the contact clock, within the term) and the one before it."""
-        latest = self.ledger.contract_version(cid)
-        from outcomes.ledger import load_version
-
-        contract = load_version(latest)
+        rows = self.ledger.contract_versions(cid)
+        signature = tuple((r.version, r.hash, r.effective_from) for r in rows)
+        contract = self._contract_for(cid, signature, None)
         clock = self.facts.contact_clock(contract.system_of_record)
         zone = contract.zone
         day = clock.replace(tzinfo=UTC).astimezone(zone).date() if clock is not None else contract.term.start
@@ -182,14 +195,27 @@ class LiveBoard:
         current = Period.containing(day, contract.period)
         out = []
         for p in (current.previous(), current):
-            try:
-                c, row = self.ledger.contract_for(cid, p.start)
-            except LedgerError:
-                continue
-            if p.end <= c.term.start or p.start > c.term.end:
+            c = self._contract_for(cid, signature, p)
+            if c is None or p.end <= c.term.start or p.start > c.term.end:
                 continue
             out.append(Tracked(p, c, contract_hash(c)))
         return out
+
+    def _contract_for(self, cid: str, signature: tuple, period: Period | None) -> Contract | None:
+        """The ledger's contract version for a period (None: the latest), remembered while the contract's
+        registered versions stay the same (loading one parses and checks its text)."""
+        key = (cid, signature, period.label if period is not None else None)
+        if key not in self._contracts:
+            from outcomes.ledger import load_version
+
+            try:
+                if period is None:
+                    self._contracts[key] = load_version(self.ledger.contract_version(cid))
+                else:
+                    self._contracts[key] = self.ledger.contract_for(cid, period.start)[0]
+            except LedgerError:
+                self._contracts[key] = None
+        return self._contracts[key]
 
     def _clocks(self, tracked: list[Tracked]) -> Clocks:
         sor = tracked[-1].contract.system_of_record if tracked else None
@@ -198,75 +224,103 @@ class LiveBoard:
             events=self.facts.event_clock(),
         )
 
+    def _evidence_sql(self, t: Tracked, touched: bool) -> str:
+        """The period's evidence query (every outcome, UNION ALL) over all facts or over the touched customers'
+        (tables live.ix, live.ev), compiled once per contract version and period. It is compiled with clocks
+        that have seen everything, so its fates do not depend on the clocks: `_fates_sql` decides pending from
+        the real clocks (the same rule as the evidence's: a window not yet passed by its feed's clock)."""
+        key = (t.hash, t.label, touched)
+        if key not in self._sql:
+            if touched:
+                interactions = self.facts.ibis().table(_IX.split(".")[1], database="live")
+                events = self.facts.ibis().table(_EV.split(".")[1], database="live")
+            else:
+                interactions, events = self.facts.interactions(), self.facts.events()
+            window = Window.of(t.contract, t.period)
+            parts = [
+                self.facts.compile(evidence(t.contract, name, interactions, events, window, _SEEN_ALL))
+                for name in t.contract.outcomes
+            ]
+            self._sql[key] = "\nUNION ALL\n".join(f"SELECT * FROM (\n{sql}\n)" for sql in parts)
+        return self._sql[key]
+
     def _fates_sql(self, cid: str, t: Tracked, clocks: Clocks, touched: bool) -> str:
-        """SELECT of the period's fates (every candidate, or only the touched customers') as live_fates rows."""
-        interactions = self.facts.interactions()
-        events = self.facts.events()
-        if touched:
-            tt = self.facts.ibis().table(_TOUCHED)
-            customers = tt.filter(tt.customer_id.notnull()).customer_id
-            keys = tt.filter(tt.customer_id.isnull()).key
-            i = interactions
-            interactions = i.filter(
-                i.customer_id.isin(customers)
-                | (i.customer_id.isnull() & (i.source.concat("\x1f", i.interaction_id)).isin(keys))
-            )
-            events = events.filter(events.customer_id.isin(customers))
-        window = Window.of(t.contract, t.period)
-        parts = [
-            self.facts.compile(evidence(t.contract, name, interactions, events, window, clocks))
-            for name in t.contract.outcomes
-        ]
-        union = "\nUNION ALL\n".join(f"SELECT * FROM (\n{sql}\n)" for sql in parts)
+        """SELECT of the period's fates as live.fates rows: every candidate, or the touched customers'."""
         zone = _lit(t.contract.timezone)
+        status = (
+            f"CASE WHEN reason IS NOT NULL THEN 'excluded' WHEN {self._waiting_sql(t, clocks)} THEN 'pending' "
+            "ELSE 'counted' END"
+        )
         return (
             f"SELECT {_lit(cid)} AS contract, {_lit(t.label)} AS period, outcome, source, interaction_id, "
             f"customer_id, workflow, CAST(timezone({zone}, CAST(closed_at AS TIMESTAMPTZ)) AS DATE) AS day, "
-            f"status, reason, closed_at, value FROM ({union}) AS e"
+            f"{status} AS status, reason, closed_at, value FROM ({self._evidence_sql(t, touched)}) AS e"
         )
 
     def _rebuild(self, cid: str, t: Tracked, clocks: Clocks) -> None:
         """A period newly tracked (or a new contract version): its fates computed once, then kept by batches."""
         con = self.con
         where = f"contract = {_lit(cid)} AND period = {_lit(t.label)}"
-        con.execute(f"DELETE FROM live_fates WHERE {where}")
-        con.execute(f"DELETE FROM live_counts WHERE {where}")
-        con.execute(f"INSERT INTO live_fates {self._fates_sql(cid, t, clocks, touched=False)}")
+        con.execute(f"DELETE FROM live.fates WHERE {where}")
+        con.execute(f"DELETE FROM live.counts WHERE {where}")
+        con.execute(f"INSERT INTO live.fates {self._fates_sql(cid, t, clocks, touched=False)}")
         con.execute(
-            "INSERT INTO live_counts SELECT contract, period, outcome, day, workflow, status, reason, "
-            f"count(*), sum(coalesce(value, 0)) FROM live_fates WHERE {where} GROUP BY ALL"
+            "INSERT INTO live.counts SELECT contract, period, outcome, day, workflow, status, reason, "
+            f"count(*), sum(coalesce(value, 0)) FROM live.fates WHERE {where} GROUP BY ALL"
         )
 
-    def _apply(self, cid: str, t: Tracked, clocks: Clocks, *, lo: int, hi: int) -> None:
-        """The batches (lo, hi]: recompute the touched customers' fates and move the counts by the change."""
+    def _apply(self, cid: str, periods: list[Tracked], clocks: Clocks, *, lo: int, hi: int) -> None:
+        """The batches (lo, hi]: recompute the touched customers' fates and move the counts by the change.
+
+        The touched customers' facts are read once (one scan of each table) into small tables; the
+        periods' evidence queries then run on those alone."""
         con = self.con
-        span = lambda col: f"({col} > {lo} AND {col} <= {hi})"  # noqa: E731
-        con.execute(f"DROP TABLE IF EXISTS {_TOUCHED}")
         con.execute(
-            f"CREATE TABLE {_TOUCHED} AS SELECT DISTINCT customer_id, CASE WHEN customer_id IS NULL THEN "
-            "source || chr(31) || interaction_id END AS key FROM interactions "
-            f"WHERE {span('_batch')} OR {span('_until')} "
-            f"UNION SELECT DISTINCT customer_id, NULL FROM events WHERE ({span('_batch')} OR {span('_until')}) "
-            "AND customer_id IS NOT NULL"
+            f"CREATE TABLE {_TOUCHED} AS "
+            + " UNION ".join(
+                f"SELECT DISTINCT customer_id, {key} AS key FROM {table} WHERE {col} > {lo} AND {col} <= {hi}"
+                for table, key in (
+                    (
+                        "interactions",
+                        "CASE WHEN customer_id IS NULL THEN source || chr(31) || interaction_id END",
+                    ),
+                    ("events", "NULL"),
+                )
+                for col in ("_batch", "_until")
+            )
         )
         (n,) = con.execute(f"SELECT count(*) FROM {_TOUCHED}").fetchone()
-        if n:
-            con.execute(f"DROP TABLE IF EXISTS {_NEW}")
-            con.execute(f"CREATE TABLE {_NEW} AS {self._fates_sql(cid, t, clocks, touched=True)}")
-            old = (
-                f"contract = {_lit(cid)} AND period = {_lit(t.label)} AND (customer_id IN (SELECT customer_id "
-                f"FROM {_TOUCHED} WHERE customer_id IS NOT NULL) OR (customer_id IS NULL AND source || chr(31) "
-                f"|| interaction_id IN (SELECT key FROM {_TOUCHED} WHERE key IS NOT NULL)))"
-            )
-            self._move(
-                cid,
-                t,
-                f"SELECT outcome, day, workflow, status, reason, 1 AS n, value FROM {_NEW} "
-                f"UNION ALL SELECT outcome, day, workflow, status, reason, -1, -value FROM live_fates WHERE {old}",
-            )
-            con.execute(f"DELETE FROM live_fates WHERE {old}")
-            con.execute(f"INSERT INTO live_fates SELECT {_FATE_COLUMNS} FROM {_NEW}")
-        self._move_clocks(cid, t, clocks)
+        if not n:
+            return
+        customers = f"(SELECT customer_id FROM {_TOUCHED} WHERE customer_id IS NOT NULL)"
+        keys = f"(SELECT key FROM {_TOUCHED} WHERE key IS NOT NULL)"
+        mine = f"(customer_id IN {customers} OR (customer_id IS NULL AND source || chr(31) || interaction_id IN {keys}))"
+        icols = ", ".join(f'"{c}"' for c in KINDS["interactions"].columns)
+        ecols = ", ".join(f'"{c}"' for c in KINDS["events"].columns)
+        con.execute(f"CREATE TABLE {_IX} AS SELECT {icols} FROM interactions WHERE _until IS NULL AND {mine}")
+        con.execute(
+            f"CREATE TABLE {_EV} AS SELECT {ecols} FROM events WHERE _until IS NULL AND customer_id IN {customers}"
+        )
+        con.execute(
+            f"CREATE TABLE {_NEW} AS "
+            + " UNION ALL ".join(f"({self._fates_sql(cid, t, clocks, touched=True)})" for t in periods)
+        )
+        # the kept fates of the touched customers, found once (one scan of live.fates), then replaced
+        labels = ", ".join(_lit(t.label) for t in periods)
+        kept = f"contract = {_lit(cid)} AND period IN ({labels})"
+        con.execute(
+            f"CREATE TABLE {_OLD} AS SELECT rowid AS rid, period, outcome, day, workflow, status, reason, value "
+            f"FROM live.fates WHERE {kept} AND customer_id IN {customers} UNION ALL SELECT rowid, period, outcome, "
+            f"day, workflow, status, reason, value FROM live.fates WHERE {kept} AND customer_id IS NULL AND "
+            f"source || chr(31) || interaction_id IN {keys}"
+        )
+        self._move(
+            cid,
+            f"SELECT period, outcome, day, workflow, status, reason, 1 AS n, value FROM {_NEW} UNION ALL "
+            f"SELECT period, outcome, day, workflow, status, reason, -1, -value FROM {_OLD}",
+        )
+        con.execute(f"DELETE FROM live.fates WHERE rowid IN (SELECT rid FROM {_OLD})")
+        con.execute(f"INSERT INTO live.fates SELECT {_FATE_COLUMNS} FROM {_NEW}")
 
     def _waiting_sql(self, t: Tracked, clocks: Clocks) -> str:
         """SQL: is a not-excluded candidate still waiting for its window (per outcome), under these clocks."""
@@ -288,38 +342,40 @@ class LiveBoard:
             f"contract = {_lit(cid)} AND period = {_lit(t.label)} AND reason IS NULL "
             f"AND status <> {new_status}"
         )
-        (n,) = con.execute(f"SELECT count(*) FROM live_fates WHERE {where}").fetchone()
+        (n,) = con.execute(f"SELECT count(*) FROM live.fates WHERE {where}").fetchone()
         if not n:
             return
         self._move(
             cid,
-            t,
-            f"SELECT outcome, day, workflow, {new_status} AS status, reason, 1 AS n, value FROM live_fates "
-            f"WHERE {where} UNION ALL SELECT outcome, day, workflow, status, reason, -1, -value FROM live_fates "
-            f"WHERE {where}",
+            f"SELECT period, outcome, day, workflow, {new_status} AS status, reason, 1 AS n, value FROM live.fates "
+            f"WHERE {where} UNION ALL SELECT period, outcome, day, workflow, status, reason, -1, -value "
+            f"FROM live.fates WHERE {where}",
         )
-        con.execute(f"UPDATE live_fates SET status = {new_status} WHERE {where}")
+        con.execute(f"UPDATE live.fates SET status = {new_status} WHERE {where}")
 
-    def _move(self, cid: str, t: Tracked, changes_sql: str) -> None:
-        """Add the signed changes (rows of outcome, day, workflow, status, reason, n, value) to the counts."""
+    def _move(self, cid: str, changes_sql: str) -> None:
+        """Add the signed changes (rows of period, outcome, day, workflow, status, reason, n, value) to the
+        counts."""
         con = self.con
-        base = f"c.contract = {_lit(cid)} AND c.period = {_lit(t.label)}"
-        match = f"{base} AND " + " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in _KEYS)
+        keys = ("period", *_KEYS)
+        match = f"c.contract = {_lit(cid)} AND " + " AND ".join(
+            f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in keys
+        )
         con.execute(f"DROP TABLE IF EXISTS {_DELTA}")
         con.execute(
-            f"CREATE TABLE {_DELTA} AS SELECT outcome, day, workflow, status, reason, sum(n) AS n, "
+            f"CREATE TABLE {_DELTA} AS SELECT period, outcome, day, workflow, status, reason, sum(n) AS n, "
             f"sum(coalesce(value, 0)) AS value FROM ({changes_sql}) GROUP BY ALL "
             "HAVING sum(n) <> 0 OR sum(coalesce(value, 0)) <> 0"
         )
         con.execute(
-            f"UPDATE live_counts AS c SET n = c.n + d.n, value = c.value + d.value FROM {_DELTA} AS d WHERE {match}"
+            f"UPDATE live.counts AS c SET n = c.n + d.n, value = c.value + d.value FROM {_DELTA} AS d WHERE {match}"
         )
         con.execute(
-            f"INSERT INTO live_counts SELECT {_lit(cid)}, {_lit(t.label)}, d.outcome, d.day, d.workflow, d.status, "
-            f"d.reason, d.n, d.value FROM {_DELTA} AS d WHERE NOT EXISTS (SELECT 1 FROM live_counts AS c "
+            f"INSERT INTO live.counts SELECT {_lit(cid)}, d.period, d.outcome, d.day, d.workflow, d.status, "
+            f"d.reason, d.n, d.value FROM {_DELTA} AS d WHERE NOT EXISTS (SELECT 1 FROM live.counts AS c "
             f"WHERE {match})"
         )
-        con.execute(f"DELETE FROM live_counts AS c WHERE {base} AND c.n = 0")
+        con.execute(f"DELETE FROM live.counts WHERE contract = {_lit(cid)} AND n = 0")
         con.execute(f"DROP TABLE {_DELTA}")
 
     # the snapshot -------------------------------------------------------------------------------------
@@ -328,23 +384,32 @@ class LiveBoard:
         return [
             tuple(r)
             for r in self.con.execute(
-                "SELECT outcome, day, workflow, status, reason, n, value FROM live_counts "
+                "SELECT outcome, day, workflow, status, reason, n, value FROM live.counts "
                 "WHERE contract = ? AND period = ? ORDER BY ALL",
                 [cid, period],
             ).fetchall()
         ]
 
     def fresh_counts(self, cid: str, period: str) -> list[tuple]:
-        """The same counts computed afresh from every fact (what the kept ones must equal)."""
+        """The same counts computed afresh from every fact by the outcome definitions themselves, with the real
+        clocks and their own fates (what the kept ones must equal)."""
         tracked = {t.label: t for t in self._tracked(cid)}
         t = tracked[period]
         clocks = self._clocks(list(tracked.values()))
-        sql = self._fates_sql(cid, t, clocks, touched=False)
+        window = Window.of(t.contract, t.period)
+        parts = [
+            self.facts.compile(
+                evidence(t.contract, name, self.facts.interactions(), self.facts.events(), window, clocks)
+            )
+            for name in t.contract.outcomes
+        ]
+        union = "\nUNION ALL\n".join(f"SELECT * FROM (\n{sql}\n)" for sql in parts)
+        zone = _lit(t.contract.timezone)
         return [
             tuple(r)
             for r in self.con.execute(
-                f"SELECT outcome, day, workflow, status, reason, count(*), sum(coalesce(value, 0)) FROM ({sql}) "
-                "GROUP BY ALL ORDER BY ALL"
+                f"SELECT outcome, CAST(timezone({zone}, CAST(closed_at AS TIMESTAMPTZ)) AS DATE) AS day, workflow, "
+                f"status, reason, count(*), sum(coalesce(value, 0)) FROM ({union}) GROUP BY ALL ORDER BY ALL"
             ).fetchall()
         ]
 
