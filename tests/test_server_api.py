@@ -392,3 +392,23 @@ def test_the_openapi_document_types_every_operation(srv):
             ) or path.endswith("/evidence"), (path, method)
         if path != "/api/health":
             assert "401" in op["responses"], (path, method)
+
+
+def test_the_live_scorecard_and_its_event_stream(srv):
+    assert ingest(srv, MONTH, "live").status_code == 201
+    srv.writer.catch_up()
+    live = srv.client.get("/api/contracts/acme-northwind/scorecard/live", headers=srv.h("auditor")).json()
+    assert live["as_of_batch"] == 1 and [p["period"] for p in live["periods"]] == ["2026-04", "2026-03"]
+    march = live["periods"][1]
+    disputes = next(w for w in march["workflows"] if w["workflow"] == "disputes")["outcomes"][0]
+    assert (disputes["candidates"], disputes["counted"], disputes["excluded"]) == (
+        2,
+        1,
+        {"repeat_contact": 1},
+    )
+    with srv.client.stream(
+        "GET", "/api/contracts/acme-northwind/scorecard/live/stream?once=1", headers=srv.h("auditor")
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = "".join(r.iter_text())
+    assert "event: scorecard" in text and '"as_of_batch": 1' in text
