@@ -156,3 +156,16 @@ def test_rerun_matches_and_fails_after_facts_change_behind_the_ledgers_back(tmp_
     con.close()
     report = json.loads(runner.invoke(app, ["rerun", "1", "-w", str(ws), "--json"]).output)
     assert [ln["match"] for ln in report["lines"]][:2] == [True, False]
+
+
+def test_settle_profile_times_every_stage_on_stderr_and_leaves_the_invoice_alone(tmp_path):
+    ws = str(tmp_path / "ws")
+    runner.invoke(app, ["init", ws])
+    runner.invoke(app, ["contract", "add", str(WORKED_MONTH / "contract.yaml"), "-w", ws])
+    runner.invoke(app, ["ingest", "interactions", str(WORKED_MONTH / "interactions.csv"), "-w", ws])
+    r = runner.invoke(app, ["settle", "worked-example", "-p", "2026-10", "-w", ws, "--json", "--profile"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["total"] == "2030.00"  # stdout stays the invoice alone
+    stages = ("resolve", "clock", "measure", "value inputs", "price", "adjustments", "finish", "record")
+    at = [r.stderr.find(f" {s} ") for s in stages]
+    assert -1 not in at and at == sorted(at), r.stderr  # every stage, in the order they run
