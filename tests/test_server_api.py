@@ -412,3 +412,20 @@ def test_the_live_scorecard_and_its_event_stream(srv):
         assert r.headers["content-type"].startswith("text/event-stream")
         text = "".join(r.iter_text())
     assert "event: scorecard" in text and '"as_of_batch": 1' in text
+
+
+def test_idempotency_keys_are_kept_at_least_seven_days(srv):
+    from datetime import datetime, timedelta
+
+    from outcomes.facts import receipts
+
+    assert ingest(srv, MONTH, "old-key").status_code == 201
+    with srv.writer.facts() as facts:
+        received = receipts.find(facts.con, "Acme Bank", "old-key").received_at
+        assert (
+            receipts.prune(facts.con, received + timedelta(days=8)) == 0
+        )  # a retry a week later still replays
+    assert ingest(srv, MONTH, "old-key").json()["replayed"] is True
+    with srv.writer.facts() as facts:
+        assert receipts.prune(facts.con, datetime.now() + timedelta(days=receipts.KEEP_DAYS + 1)) == 1
+        assert receipts.find(facts.con, "Acme Bank", "old-key") is None

@@ -29,6 +29,7 @@ from outcomes.server.problems import HTTPProblem
 log = logging.getLogger("outcomes.server")
 
 QUARANTINE_SAMPLE = 20
+LIVE_INTERVAL = 0.5  # seconds between two updates of the live board, at most
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ class Writer:
                     self.board.catch_up()
             except Exception:  # keep serving; the next batch tries again
                 log.exception("the live scorecard could not catch up")
+            # at most one update a LIVE_INTERVAL: under a stream of batches, more of them share one update
+            self._stop.wait(LIVE_INTERVAL)
 
     def catch_up(self) -> None:
         """Bring the live board up to date now (tests, and a page asked for before the first update)."""
