@@ -108,12 +108,17 @@ def batches(data: Path, n: int, size: int) -> tuple[list[bytes], list[bytes]]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(data / "interactions.parquet").slice(0, n * size)
-    ids = pa.array([f"L{i}" for i in range(table.num_rows)])
-    table = table.set_column(table.schema.get_field_index("interaction_id"), "interaction_id", ids)
+    source = pq.read_table(data / "interactions.parquet").slice(0, n * size)
     json_bodies, parquet_bodies = [], []
-    for b in range(n):
-        part = table.slice(b * size, size)
+    for b in range(2 * n):  # new ids for each: the JSON and the Parquet batches are different contacts
+        part = source.slice((b % n) * size, size)
+        ids = pa.array([f"L{b}-{i}" for i in range(part.num_rows)])
+        part = part.set_column(part.schema.get_field_index("interaction_id"), "interaction_id", ids)
+        if b >= n:
+            buf = io.BytesIO()
+            pq.write_table(part, buf)
+            parquet_bodies.append(buf.getvalue())
+            continue
         rows = part.to_pylist()
         for r in rows:
             for k, v in list(r.items()):
@@ -122,9 +127,6 @@ def batches(data: Path, n: int, size: int) -> tuple[list[bytes], list[bytes]]:
                 elif v is not None and not isinstance(v, (str, int, float, bool)):
                     r[k] = str(v)
         json_bodies.append(json.dumps(rows).encode())
-        buf = io.BytesIO()
-        pq.write_table(part, buf)
-        parquet_bodies.append(buf.getvalue())
     del pc
     return json_bodies, parquet_bodies
 
@@ -246,7 +248,7 @@ def ingest_phase(url: str, token: str, bodies: list[bytes], media: str, clients:
     lag = time.perf_counter() - t1
     stop.set()
     getter.join()
-    rows = sum(1 for _ in bodies) and accepted
+    rows = accepted
     return {
         "media": media,
         "batches": len(bodies),

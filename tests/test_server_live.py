@@ -128,3 +128,29 @@ def test_a_late_repeat_turns_the_earlier_contacts_fate(scenario):
     march = {(r[3], r[4]): r[5] for r in board.counts("late", "2026-03")}
     assert march == {("counted", None): 1, ("pending", None): 1, ("excluded", "repeat_contact"): 1}
     assert board.counts("late", "2026-03") == board.fresh_counts("late", "2026-03")
+
+
+def test_two_contracts_are_kept_in_one_update(tmp_path):
+    """Each contract's counts equal a fresh computation when one batch touches both."""
+    from server_helpers import make_server, row
+
+    srv = make_server(tmp_path)
+    try:
+        import json
+
+        rows = [
+            row("t1", "c1", "2026-03-02T09:00:00Z", "2026-03-02T09:20:00Z", queue="disputes"),
+            row("t2", "c1", "2026-03-04T09:00:00Z", "2026-03-04T09:20:00Z"),
+        ]
+        for key, batch in (("a", rows[:1]), ("b", rows[1:])):
+            h = srv.h("buyer-admin", **{"Idempotency-Key": key, "Content-Type": "application/json"})
+            srv.client.post(
+                "/api/contracts/acme-northwind/interactions", content=json.dumps(batch), headers=h
+            )
+            srv.writer.catch_up()
+        board = srv.writer.board
+        for cid in ("acme-northwind", "globex-initech"):
+            assert board.counts(cid, "2026-03") == board.fresh_counts(cid, "2026-03")
+        assert sum(r[5] for r in board.counts("globex-initech", "2026-03")) == 2
+    finally:
+        srv.writer.close()

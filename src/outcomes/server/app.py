@@ -88,6 +88,7 @@ def create_app(writer: Writer, *, secure_cookies: bool = False, close_on_shutdow
     app.state.writer = writer
     app.state.secure_cookies = secure_cookies
     app.state.limiter = SignInLimiter()
+    app.state.live_json = {}  # contract -> (snapshot key, its JSON)
 
     @app.exception_handler(OutcomesError)
     async def outcomes_error(request: Request, exc: OutcomesError) -> Response:

@@ -62,7 +62,12 @@ _DELTA = "live.delta"
 _IX = "live.ix"  # the touched customers' current interactions
 _EV = "live.ev"  # ... and their events
 _OLD = "live.old"  # the kept fates of the touched customers
-_SCRATCH = (_TOUCHED, _IX, _EV, _NEW, _DELTA, _OLD)
+_SCRATCH = (
+    _TOUCHED,
+    _NEW,
+    _DELTA,
+    _OLD,
+)  # live.ix and live.ev stay (emptied at each use): compiled SQL names them
 # Clocks that have seen everything: the evidence compiled with them decides exclusions only (see _evidence_sql).
 _SEEN_ALL = Clocks(contacts=datetime(9999, 1, 1), events=datetime(9999, 1, 1))
 _FATE_COLUMNS = (
@@ -92,15 +97,23 @@ class LiveBoard:
     """Live counts of every registered contract, kept in the facts store. Not thread-safe: the caller holds
     the facts lock around `catch_up` (the server's one writer does)."""
 
-    def __init__(self, ledger: Ledger, facts: Any) -> None:
+    def __init__(self, ledger: Ledger, facts: Any, main_lock: Any = None) -> None:
         self.ledger = ledger
         self.facts = facts
-        self.con = facts.con
+        # The board's own connection to the facts database: its transaction writes only the in-memory `live`
+        # database and reads a snapshot of the facts, so it runs beside an ingest instead of after it. The
+        # store's own connection (ibis, compiling) is used under `main_lock`, the writer's.
+        self.con = facts.con.cursor()
+        self._main_lock = main_lock if main_lock is not None else threading.RLock()
+        self._lock = threading.Lock()
         # The live state is derived and rewritten at every batch: kept in memory (an in-memory database attached
         # to the facts connection), not in the facts file, whose commits would rewrite it on disk each time.
         self.con.execute("ATTACH IF NOT EXISTS ':memory:' AS live")
         for ddl in _DDL:
             self.con.execute(ddl)
+        for table, kind in ((_IX, "interactions"), (_EV, "events")):
+            cols = ", ".join(f'"{c}"' for c in KINDS[kind].columns)
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {cols} FROM {kind} LIMIT 0")
         self._snapshots: dict[str, dict[str, Any]] = {}
         self._contracts: dict[tuple, Contract | None] = {}
         self._sql: dict[tuple, str] = {}
@@ -124,24 +137,41 @@ class LiveBoard:
 
     # updating -----------------------------------------------------------------------------------------
     def catch_up(self) -> int:
-        """Bring every contract's figures to the facts' latest batch; returns how many contracts changed."""
-        started = time.perf_counter()
-        latest = self.facts.latest_batch()
-        changed = 0
-        ids = sorted({r.contract for r in self.ledger.contract_versions()})
-        for cid in ids:
-            if self._catch_up_contract(cid, latest):
-                changed += 1
-        for gone in set(self._snapshots) - set(ids):
-            del self._snapshots[gone]
-        if changed:
-            with self._changed:
-                self._version += 1
-                self._changed.notify_all()
-        self.last_update_seconds = time.perf_counter() - started
-        return changed
+        """Bring every contract's figures to the facts' latest batch; returns how many contracts changed.
 
-    def _catch_up_contract(self, cid: str, latest: int) -> bool:
+        One transaction: the batch, the clocks and the facts it reads are one snapshot of the store."""
+        with self._lock:
+            started = time.perf_counter()
+            con = self.con
+            ids = sorted({r.contract for r in self.ledger.contract_versions()})
+            made: dict[str, dict[str, Any]] = {}
+            con.begin()
+            try:
+                (latest,) = con.execute("SELECT coalesce(max(batch), 0) FROM batches").fetchone()
+                for cid in ids:
+                    snap = self._catch_up_contract(cid, int(latest))
+                    if snap is not None:
+                        made[cid] = snap
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                for table in _SCRATCH:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+            self._snapshots.update(made)
+            for gone in set(self._snapshots) - set(ids):
+                del self._snapshots[gone]
+            if made:
+                with self._changed:
+                    self._version += 1
+                    self._changed.notify_all()
+            self.last_update_seconds = time.perf_counter() - started
+            return len(made)
+
+    def _catch_up_contract(self, cid: str, latest: int) -> dict[str, Any] | None:
+        """Inside catch_up's transaction: one contract's figures brought to `latest`; its new snapshot, or
+        None when nothing changed."""
         con = self.con
         state = con.execute(
             f"SELECT batch, periods, contacts, events FROM live.state WHERE contract = {_lit(cid)}"
@@ -150,45 +180,33 @@ class LiveBoard:
         wanted = {t.label: t.hash for t in tracked}
         before = json.loads(state[1]) if state is not None else {}
         if state is not None and state[0] == latest and before == wanted and cid in self._snapshots:
-            return False
+            return None
         clocks = self._clocks(tracked)
         rebuild = [t for t in tracked if state is None or before.get(t.label) != t.hash]
         keep = [t for t in tracked if t not in rebuild]
-        con.begin()
-        try:
-            for t in rebuild:
-                self._rebuild(cid, t, clocks)
-            if keep and state[0] != latest:
-                self._apply(cid, keep, clocks, lo=int(state[0]), hi=latest)
-            if keep and (state[2], state[3]) != (clocks.contacts, clocks.events):
-                for t in keep:
-                    self._move_clocks(cid, t, clocks)
-            for label in set(before) - set(wanted):
-                for table in ("live.fates", "live.counts"):
-                    con.execute(
-                        f"DELETE FROM {table} WHERE contract = {_lit(cid)} AND period = {_lit(label)}"
-                    )
-            con.execute(f"DELETE FROM live.state WHERE contract = {_lit(cid)}")
-            con.execute(
-                "INSERT INTO live.state VALUES (?, ?, ?, ?, ?)",
-                [cid, latest, json.dumps(wanted, sort_keys=True), clocks.contacts, clocks.events],
-            )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            for table in _SCRATCH:
-                con.execute(f"DROP TABLE IF EXISTS {table}")
-        self._snapshots[cid] = self._snapshot(cid, tracked, clocks, latest)
-        return True
+        for t in rebuild:
+            self._rebuild(cid, t, clocks)
+        if keep and state[0] != latest:
+            self._apply(cid, keep, clocks, lo=int(state[0]), hi=latest)
+        if keep and (state[2], state[3]) != (clocks.contacts, clocks.events):
+            for t in keep:
+                self._move_clocks(cid, t, clocks)
+        for label in set(before) - set(wanted):
+            for table in ("live.fates", "live.counts"):
+                con.execute(f"DELETE FROM {table} WHERE contract = {_lit(cid)} AND period = {_lit(label)}")
+        con.execute(f"DELETE FROM live.state WHERE contract = {_lit(cid)}")
+        con.execute(
+            "INSERT INTO live.state VALUES (?, ?, ?, ?, ?)",
+            [cid, latest, json.dumps(wanted, sort_keys=True), clocks.contacts, clocks.events],
+        )
+        return self._snapshot(cid, tracked, clocks, latest)
 
     def _tracked(self, cid: str) -> list[Tracked]:
         """The current period (holding the contact clock, within the term) and the one before it."""
         rows = self.ledger.contract_versions(cid)
         signature = tuple((r.version, r.hash, r.effective_from) for r in rows)
         contract = self._contract_for(cid, signature, None)
-        clock = self.facts.contact_clock(contract.system_of_record)
+        clock = self._contact_clock(contract.system_of_record)
         zone = contract.zone
         day = clock.replace(tzinfo=UTC).astimezone(zone).date() if clock is not None else contract.term.start
         day = min(max(day, contract.term.start), contract.term.end)
@@ -217,12 +235,16 @@ class LiveBoard:
                 self._contracts[key] = None
         return self._contracts[key]
 
+    def _contact_clock(self, system_of_record: str) -> datetime | None:
+        """The store's contact clock (FactsStore.contact_clock), read in the board's transaction."""
+        return self.con.execute(
+            "SELECT max(opened_at) FROM interactions WHERE source = ? AND _until IS NULL", [system_of_record]
+        ).fetchone()[0]
+
     def _clocks(self, tracked: list[Tracked]) -> Clocks:
         sor = tracked[-1].contract.system_of_record if tracked else None
-        return Clocks(
-            contacts=self.facts.contact_clock(sor) if sor else None,
-            events=self.facts.event_clock(),
-        )
+        (events,) = self.con.execute('SELECT max("at") FROM events WHERE _until IS NULL').fetchone()
+        return Clocks(contacts=self._contact_clock(sor) if sor else None, events=events)
 
     def _evidence_sql(self, t: Tracked, touched: bool) -> str:
         """The period's evidence query (every outcome, UNION ALL) over all facts or over the touched customers'
@@ -230,7 +252,9 @@ class LiveBoard:
         that have seen everything, so its fates do not depend on the clocks: `_fates_sql` decides pending from
         the real clocks (the same rule as the evidence's: a window not yet passed by its feed's clock)."""
         key = (t.hash, t.label, touched)
-        if key not in self._sql:
+        if key in self._sql:
+            return self._sql[key]
+        with self._main_lock:
             if touched:
                 interactions = self.facts.ibis().table(_IX.split(".")[1], database="live")
                 events = self.facts.ibis().table(_EV.split(".")[1], database="live")
@@ -275,6 +299,8 @@ class LiveBoard:
         The touched customers' facts are read once (one scan of each table) into small tables; the
         periods' evidence queries then run on those alone."""
         con = self.con
+        for table in _SCRATCH:  # another contract's update in this transaction left its own
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute(
             f"CREATE TABLE {_TOUCHED} AS "
             + " UNION ".join(
@@ -297,9 +323,11 @@ class LiveBoard:
         mine = f"(customer_id IN {customers} OR (customer_id IS NULL AND source || chr(31) || interaction_id IN {keys}))"
         icols = ", ".join(f'"{c}"' for c in KINDS["interactions"].columns)
         ecols = ", ".join(f'"{c}"' for c in KINDS["events"].columns)
-        con.execute(f"CREATE TABLE {_IX} AS SELECT {icols} FROM interactions WHERE _until IS NULL AND {mine}")
+        con.execute(f"DELETE FROM {_IX}")
+        con.execute(f"DELETE FROM {_EV}")
+        con.execute(f"INSERT INTO {_IX} SELECT {icols} FROM interactions WHERE _until IS NULL AND {mine}")
         con.execute(
-            f"CREATE TABLE {_EV} AS SELECT {ecols} FROM events WHERE _until IS NULL AND customer_id IN {customers}"
+            f"INSERT INTO {_EV} SELECT {ecols} FROM events WHERE _until IS NULL AND customer_id IN {customers}"
         )
         con.execute(
             f"CREATE TABLE {_NEW} AS "
@@ -397,12 +425,13 @@ class LiveBoard:
         t = tracked[period]
         clocks = self._clocks(list(tracked.values()))
         window = Window.of(t.contract, t.period)
-        parts = [
-            self.facts.compile(
-                evidence(t.contract, name, self.facts.interactions(), self.facts.events(), window, clocks)
-            )
-            for name in t.contract.outcomes
-        ]
+        with self._main_lock:
+            parts = [
+                self.facts.compile(
+                    evidence(t.contract, name, self.facts.interactions(), self.facts.events(), window, clocks)
+                )
+                for name in t.contract.outcomes
+            ]
         union = "\nUNION ALL\n".join(f"SELECT * FROM (\n{sql}\n)" for sql in parts)
         zone = _lit(t.contract.timezone)
         return [

@@ -52,7 +52,7 @@ class Writer:
         self.uploads = Path(tempfile.mkdtemp(prefix="outcomes-uploads-"))
         with self._lock:
             receipts.prune(self.store.con, self.now().replace(tzinfo=None))
-            self.board = LiveBoard(self.ledger, self.store)
+            self.board = LiveBoard(self.ledger, self.store, main_lock=self._lock)
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -175,8 +175,7 @@ class Writer:
                 continue
             self._dirty.clear()
             try:
-                with self._lock:
-                    self.board.catch_up()
+                self.board.catch_up()  # on its own connection: batches keep arriving meanwhile
             except Exception:  # keep serving; the next batch tries again
                 log.exception("the live scorecard could not catch up")
             # at most one update a LIVE_INTERVAL: under a stream of batches, more of them share one update
@@ -184,8 +183,7 @@ class Writer:
 
     def catch_up(self) -> None:
         """Bring the live board up to date now (tests, and a page asked for before the first update)."""
-        with self._lock:
-            self.board.catch_up()
+        self.board.catch_up()
 
     def registered(self) -> None:
         """A contract (version) was registered: the live board picks it up."""

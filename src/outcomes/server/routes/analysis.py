@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from sse_starlette.sse import EventSourceResponse
 
 from outcomes.server import models as m
@@ -41,11 +42,18 @@ def scorecard(
 
 
 @router.get("/scorecard/live", response_model=m.LiveScorecard, responses=responses(401, 404, 503))
-def live(request: Request, contract: str, who: Who) -> m.LiveScorecard:
+def live(request: Request, contract: str, who: Who):
     """Verified outcomes by workflow in the current period (and the one before), as of the latest batch."""
     contract_access(request, contract, who)
     snap = live_snapshot(request, contract)
-    return m.LiveScorecard(**snap)
+    # validated and serialised once per update of the board, not once per request
+    key = (contract, snap["as_of_batch"], snap["updated_at"], id(snap))
+    cache = request.app.state.live_json
+    body = cache.get(contract)
+    if body is None or body[0] != key:
+        body = (key, m.LiveScorecard(**snap).model_dump_json().encode())
+        cache[contract] = body
+    return Response(body[1], media_type="application/json")
 
 
 def live_snapshot(request: Request, contract: str) -> dict:
