@@ -1,0 +1,157 @@
+"""Churn-risk, upsell and effort signals: phrase patterns over what the customer (and the agent) wrote.
+
+Each family is a list of (name, pattern) pairs compiled into one regular expression; a signal fires when any
+pattern matches, and keeps the phrases that fired (the matched text of the redacted turn) as its evidence.
+
+- churn: the customer says they will leave or end the relationship: cancel (or close) the account, the
+  subscription, the service, the plan; switch to a competitor; a cancellation or termination fee; port the
+  number out; take the business elsewhere; "done with you", "never again", "lost a customer". Cancelling an
+  ORDER, a flight or a booking is not churn.
+- upsell: the customer wants to buy more or upgrade (upgrade, add a line, buy another, interested in the
+  premium plan, pre-order), or the agent offers it (an upgrade, a plan, a promotion, "would you like to
+  add"). In a conversation it counts as upsell AFTER RESOLUTION only when it follows a resolution marker
+  (the agent says the problem is fixed, processed or refunded; the customer says it works).
+- effort: the customer had to work to be served: repeat explanations ("I already told you", "for the third
+  time"), still waiting, put on hold, transferred around, asks for a human or a supervisor, nobody answers;
+  and in a conversation the agent's transfers.
+
+The patterns are English; they are data (`CHURN`, `UPSELL`, `EFFORT`, ...) versioned by SIGNALS_VERSION.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SIGNALS_VERSION = "signals/1"
+
+_ACCOUNT = (
+    r"(?:account|acct|subscription|sub|service|services|membership|plan|contract|policy|line|lines|internet|"
+    r"cable|tv|phone service|wifi|broadband|card|credit card|prime|amazon prime|spotify|premium|netflix|"
+    r"rewards|loyalty|(?:rapid )?rewards)"
+)
+_MINE = r"(?:my|our|the|this|your|her|his|their)?\s*(?:\w+\s+)?"
+
+CHURN: tuple[tuple[str, str], ...] = (
+    ("cancel_account", rf"\bcancel(?:l?ed|l?ing|lation of)?\s+{_MINE}{_ACCOUNT}\b"),
+    ("close_account", rf"\bclos(?:e|ed|ing)\s+{_MINE}(?:account|acct|card)s?\b"),
+    ("will_cancel", r"\b(?:i'?m|i am|we'?re|i will|i'?ll|going to|gonna|about to|want to|wanna|have to|ready to|"
+     r"need to|would like to|i'd like to)\s+(?:just\s+)?cancel(?:l?ing)?\b(?!\s+(?:my|the|an?|this|our)?\s*"
+     r"(?:order|flight|booking|reservation|appointment|ticket|trip|request|delivery|payment|transaction|"
+     r"preorder|pre-order|purchase|item)s?\b)"),
+    ("switch", r"\b(?:switch|switching|switched|move|moving|going|go|port|porting|jump(?:ing)? ship)\s+"
+     r"(?:over\s+|back\s+)?to\s+(?:verizon|at&amp;t|at&t|att|t-?mobile|sprint|comcast|xfinity|spectrum|"
+     r"frontier|cox|dish|directv|hulu|netflix|apple music|spotify|tidal|delta|united|american|southwest|"
+     r"jetblue|alaska|lyft|uber|google|android|samsung|iphone|apple|another (?:provider|carrier|company|"
+     r"airline|bank|service)|a (?:different|new) (?:provider|carrier|company|airline|bank|service))\b"),
+    ("competitor", r"\b(?:find|finding|look(?:ing)? for|look(?:ing)? (?:at|into)|shop(?:ping)? for)\s+(?:a\s+)?"
+     r"(?:new|another|different|other|better)\s+(?:provider|carrier|company|airline|bank|service|isp|option)s?\b"),
+    ("fee", r"\b(?:cancellation|early termination|termination|etf|exit)\s+fees?\b"),
+    ("port_out", r"\bport(?:ing)?\s+(?:my|our)\s+(?:number|numbers|line|lines)\s+(?:out|to|away)\b"),
+    ("elsewhere", r"\b(?:take|taking)\s+(?:my|our)\s+(?:business|money)\s+elsewhere\b"),
+    ("done_with", r"\b(?:i'?m|i am|we'?re|we are)\s+(?:so\s+|officially\s+|completely\s+|just\s+)?done\s+with\s+"
+     r"(?:you|u|your|this|[@#]?\w+)\b"),
+    ("never_again", r"\bnever\s+(?:\w+\s+){0,4}again\b|\blast time i\s+(?:ever\s+)?(?:fly|flew|use|used|order|"
+     r"ordered|buy|bought|shop|shopped)\b"),
+    ("lost_customer", r"\b(?:lost|losing|lose)\s+(?:a|another|one|me as a|us as)\s+(?:loyal\s+|long[- ]time\s+)?"
+     r"customers?\b|\b(?:former|ex-)\s*customer\b"),
+    ("leaving", r"\b(?:i'?m|i am|we'?re|we are|i will|i'?ll|going to|gonna|about to)\s+(?:be\s+)?"
+     r"(?:leav(?:e|ing)|ditch(?:ing)?|drop(?:ping)?|dump(?:ing)?|quit(?:ting)?)\s+(?:you|u|your|[@#]\w+|this)\b"),
+    ("unsubscribe", r"\bunsubscrib(?:e|ing|ed)\b"),
+)
+
+UPSELL_CUSTOMER: tuple[tuple[str, str], ...] = (
+    ("upgrade", r"\bupgrad(?:e|ing)\s+(?:my|to|our|the|from)\b|\b(?:want|like|looking|planning|hoping|trying)\s+"
+     r"to\s+upgrade\b"),
+    ("add_line", r"\badd(?:ing)?\s+(?:a|another|an extra|one more|\d+)\s+(?:new\s+)?(?:line|device|user|seat|"
+     r"account|phone|tablet|watch|subscription|person)s?\b"),
+    ("buy_more", r"\b(?:want|wanna|like|looking|planning|hoping|going|trying|intend|ready)\s+to\s+"
+     r"(?:buy|purchase|order|get|pre-?order|book|subscribe to|sign up for)\s+(?:a|an|another|the|some|more|"
+     r"two|2|new|one|this|these|that)\b"),
+    ("interested", r"\binterested in\s+(?:buying|purchasing|getting|upgrading|the|your|a|an|adding|ordering)\b"),
+    ("preorder", r"\bpre-?order(?:ed|ing)?\b"),
+    ("more_of", r"\b(?:more|extra|additional)\s+(?:storage|data|minutes|seats|licen[cs]es|bandwidth|speed)\b|"
+     r"\b(?:bigger|larger|better|faster|unlimited)\s+(?:plan|package|bundle|tier)\b"),
+    ("how_to_buy", r"\bhow\s+(?:can|do|would)\s+i\s+(?:buy|purchase|order|upgrade|get a|sign up)\b|\bwhere\s+"
+     r"(?:can|do)\s+i\s+(?:buy|purchase|order|get)\b"),
+)
+
+UPSELL_AGENT: tuple[tuple[str, str], ...] = (
+    ("offer", r"\b(?:would you (?:also )?(?:like|be interested)|you might (?:also )?(?:like|enjoy)|may i "
+     r"(?:suggest|recommend)|i (?:can|could) (?:also )?(?:offer|upgrade|add)|we (?:also )?(?:offer|have a)\b)"),
+    ("upgrade", r"\bupgrad(?:e|ing)\s+(?:you|your|to)\b|\b(?:premium|gold|platinum|unlimited)\s+(?:plan|"
+     r"membership|tier|package)\b"),
+    ("promotion", r"\b(?:promo(?:tion)?|special offer|discount code|deal)\s+(?:for you|on|you can|that)\b"),
+)
+
+RESOLVED_AGENT: tuple[tuple[str, str], ...] = (
+    ("done", r"\b(?:has|have|is|was|are|were)\s+(?:now\s+|been\s+|successfully\s+)+(?:resolved|fixed|processed|"
+     r"refunded|issued|updated|reset|completed|sent|cancell?ed|credited|applied|reactivated|restored|"
+     r"replaced|changed|corrected|approved)\b"),
+    ("all_set", r"\b(?:you'?re|you are|that'?s|it'?s|everything is)\s+(?:all\s+)?set\b|\btaken care of\b|"
+     r"\bi(?:'ve| have)\s+(?:now\s+|just\s+)?(?:processed|issued|reset|updated|fixed|resolved|refunded|"
+     r"credited|applied|sent|changed)\b"),
+)
+
+RESOLVED_CUSTOMER: tuple[tuple[str, str], ...] = (
+    ("works", r"\b(?:that|it|this)\s+(?:worked|works|fixed it|did it|did the trick)\b|\b(?:it'?s|its|is)\s+"
+     r"(?:working|fixed|sorted|resolved)\s+(?:now|again)\b|\bproblem solved\b|\ball (?:good|sorted|fixed) now\b"),
+)
+
+EFFORT: tuple[tuple[str, str], ...] = (
+    ("repeat", r"\b(?:i|we)\s+(?:have\s+|'ve\s+)?already\s+(?:told|explained|gave|given|sent|provided|called|"
+     r"tried|done|did|dm'?d|messaged|contacted|spoke|spoken|answered|replied|reported|filed|submitted)\b|"
+     r"\brepeat(?:ing)? myself\b|\b(?:as|like) i (?:said|told you|mentioned|explained)\b|\bhow many times\b"),
+    ("nth_time", r"\b(?:for the|this is the|it'?s the)\s+(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|"
+     r"sixth|umpteenth|hundredth|millionth|\w+teenth)\s+time\b|\b(?:\d+|two|three|four|five|six|seven|eight|"
+     r"nine|ten|several|multiple|many|numerous)\s+(?:times|calls|attempts|emails|messages|dms|tweets|"
+     r"tickets|chats)\b"),
+    ("still", r"\bstill\s+(?:not|no|nothing|waiting|haven'?t|hasn'?t|can'?t|cannot|isn'?t|doesn'?t|don'?t|"
+     r"didn'?t|won'?t|broken|down|out|having|getting|unresolved|showing|charging|without|on hold|no word)\b"),
+    ("waiting", r"\b(?:waiting|waited|wait)\s+(?:for\s+|since\s+|over\s+|almost\s+|nearly\s+|more than\s+)?"
+     r"(?:\d+|an?|two|three|four|five|several|many)\s+(?:\+\s+)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|"
+     r"months?)\b|\b(?:hours?|days?|weeks?)\s+(?:later|now|and still|and no)\b"),
+    ("hold", r"\b(?:on|been on|put (?:me )?on|placed on)\s+hold\b"),
+    ("transfer", r"\btransferr?(?:ed|ing)?\s+(?:me\s+)?(?:again|around|\d+ times|multiple|several|to another)\b|"
+     r"\bkeep\s+(?:getting|being)\s+(?:transferred|disconnected|told|bounced)\b|\bbounced around\b"),
+    ("human", r"\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a|an|someone|somebody|your)?\s*(?:real\s+|actual\s+|"
+     r"live\s+)?(?:human|person|supervisor|manager|representative|rep|agent|someone)\b|\b(?:real|actual|live)\s+"
+     r"(?:human|person)\b"),
+    ("no_answer", r"\b(?:no one|noone|nobody)\s+(?:is\s+|has\s+|will\s+|ever\s+)?(?:respond|answer|help|reply|"
+     r"get|call|contact|pick|got|knows|seems|can|cares)\w*\b|\b(?:no|zero|never got a|never received a|"
+     r"haven'?t (?:had|got|gotten|received) a)\s+(?:response|reply|answer|call back|callback)\b"),
+)
+
+TRANSFER_AGENT: tuple[tuple[str, str], ...] = (
+    ("transfer", r"\b(?:i'?ll|i will|let me|i'?m going to|i am going to|i'?m)\s+(?:now\s+)?(?:transfer|"
+     r"transferring|connect|connecting|escalate|escalating|forward|forwarding)\s+(?:you|this|your)\b|\b(?:please\s+)?"
+     r"(?:contact|call|reach out to|dm|message)\s+(?:our|the)\s+\w+\s+(?:team|department|dept)\b"),
+)
+
+
+def _compile(pairs: Sequence[tuple[str, str]]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{name}_{i}>{p})" for i, (name, p) in enumerate(pairs)), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    pattern: re.Pattern[str]
+
+    def find(self, text: str) -> list[tuple[str, str]]:
+        """[(pattern name, phrase)] of every match in text, in order."""
+        out = []
+        for m in self.pattern.finditer(text):
+            group = m.lastgroup or ""
+            out.append((group.rsplit("_", 1)[0], m.group().strip()))
+        return out
+
+
+CHURN_FAMILY = Family("churn", _compile(CHURN))
+UPSELL_CUSTOMER_FAMILY = Family("upsell", _compile(UPSELL_CUSTOMER))
+UPSELL_AGENT_FAMILY = Family("upsell_offer", _compile(UPSELL_AGENT))
+RESOLVED_AGENT_FAMILY = Family("resolved", _compile(RESOLVED_AGENT))
+RESOLVED_CUSTOMER_FAMILY = Family("resolved", _compile(RESOLVED_CUSTOMER))
+EFFORT_FAMILY = Family("effort", _compile(EFFORT))
+TRANSFER_AGENT_FAMILY = Family("transfer", _compile(TRANSFER_AGENT))
