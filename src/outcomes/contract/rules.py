@@ -45,6 +45,19 @@ METRIC_RANGES: dict[str, tuple[Decimal | None, Decimal | None]] = {
 }
 METRIC_NAMES: frozenset[str] = frozenset(METRIC_RANGES)
 
+# Metrics beyond METRICS.md that a contract may name too: measured from the transcript scores that
+# `outcomes analyze` stores (docs/metrics.md, "Transcript metrics").
+TRANSCRIPT_METRIC_RANGES: dict[str, tuple[Decimal | None, Decimal | None]] = {
+    "qa_auto_mean": (Decimal(0), Decimal(100)),
+    "negative_end_rate": (Decimal(0), Decimal(1)),
+    "sentiment_shift_mean": (Decimal(-2), Decimal(2)),
+    "churn_signal_rate": (Decimal(0), Decimal(1)),
+    "upsell_after_resolution_rate": (Decimal(0), Decimal(1)),
+}
+#: Every metric a service level or a trigger may name.
+CONTRACT_METRICS: frozenset[str] = METRIC_NAMES | frozenset(TRANSCRIPT_METRIC_RANGES)
+_RANGES = {**METRIC_RANGES, **TRANSCRIPT_METRIC_RANGES}
+
 # Metrics defined through an outcome of the contract (METRICS.md): they need an outcome of that kind.
 METRIC_OUTCOME_KIND: dict[str, str] = {
     "fcr_rate": "resolution",
@@ -897,13 +910,13 @@ def measure_rules(contract: Contract, locate: Locator) -> list[Issue]:
     found = []
     for i, m in enumerate(sl.measures):
         at = (*MEASURES, i)
-        if m.metric not in METRIC_NAMES:
+        if m.metric not in CONTRACT_METRICS:
             found.append(
                 locate.issue(
                     "unknown_metric",
                     (*at, "metric"),
                     f"metric {m.metric!r} is not defined in METRICS.md",
-                    _suggest(m.metric, METRIC_NAMES) + "see the metric list in docs/contract.md",
+                    _suggest(m.metric, CONTRACT_METRICS) + "see the metric list in docs/contract.md",
                 )
             )
             continue
@@ -935,7 +948,7 @@ def measure_rules(contract: Contract, locate: Locator) -> list[Issue]:
                     "remove `window`",
                 )
             )
-        low, high = METRIC_RANGES[m.metric]
+        low, high = _RANGES[m.metric]
         v = m.target.value
         if (low is not None and v < low) or (high is not None and v > high):
             rng = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
@@ -1014,13 +1027,13 @@ def review_triggers(contract: Contract, locate: Locator) -> list[Issue]:
     found = []
     for i, t in enumerate(a.review_triggers):
         at = ("automation", "review_triggers", i)
-        if t.metric not in METRIC_NAMES:
+        if t.metric not in CONTRACT_METRICS:
             found.append(
                 locate.issue(
                     "unknown_metric",
                     (*at, "metric"),
                     f"metric {t.metric!r} is not defined in METRICS.md",
-                    _suggest(t.metric, METRIC_NAMES) + "see the metric list in docs/contract.md",
+                    _suggest(t.metric, CONTRACT_METRICS) + "see the metric list in docs/contract.md",
                 )
             )
         if t.above is None and t.below is None:
@@ -1043,7 +1056,7 @@ def review_triggers(contract: Contract, locate: Locator) -> list[Issue]:
                     level="warning",
                 )
             )
-        low, high = METRIC_RANGES.get(t.metric, (None, None))
+        low, high = _RANGES.get(t.metric, (None, None))
         for key in ("above", "below"):
             v = getattr(t, key)
             if v is not None and ((low is not None and v < low) or (high is not None and v > high)):

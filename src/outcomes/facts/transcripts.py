@@ -12,6 +12,8 @@ duplicate (nothing written); other content closes the current version (``_until`
 ``transcript_scores``: one row per (source, interaction_id, scorer, scorer_version): ``transcript_hash`` (the
 md5 of the interaction's current turn hashes in turn order: when it changes, the scores are stale),
 ``scores`` (JSON: the values and the phrases that fired), ``scored_at``. Written by `outcomes analyze`.
+The view ``transcript_metrics`` flattens the built-in scorers' values per interaction (qa_auto,
+sentiment_end, sentiment_shift, churn_signal, upsell_after_resolution) for the transcript metrics.
 
 Every ingest records a batch (kind ``transcripts``) in ``batches`` and its refused rows in ``quarantine``,
 in ONE transaction: an error or Ctrl-C leaves the store as it was. A transcripts batch changes no
@@ -88,6 +90,20 @@ DDL = (
   scored_at TIMESTAMP NOT NULL,
   PRIMARY KEY (source, interaction_id, scorer)
 )""",
+    # What the transcript metrics read (metrics/library.py): one row per scored interaction, from the
+    # built-in scorers' stored JSON.
+    """CREATE OR REPLACE VIEW transcript_metrics AS SELECT source, interaction_id,
+  max(CASE WHEN scorer = 'qa' THEN TRY_CAST(json_extract_string(scores, '$.score') AS DOUBLE) END) AS qa_auto,
+  max(CASE WHEN scorer = 'sentiment' THEN TRY_CAST(json_extract_string(scores, '$.end') AS DOUBLE) END)
+    AS sentiment_end,
+  max(CASE WHEN scorer = 'sentiment' THEN TRY_CAST(json_extract_string(scores, '$.shift') AS DOUBLE) END)
+    AS sentiment_shift,
+  bool_or(CASE WHEN scorer = 'signals' THEN TRY_CAST(json_extract_string(scores, '$.churn') AS BOOLEAN) END)
+    AS churn_signal,
+  bool_or(CASE WHEN scorer = 'signals'
+    THEN TRY_CAST(json_extract_string(scores, '$.upsell_after_resolution') AS BOOLEAN) END)
+    AS upsell_after_resolution
+FROM transcript_scores GROUP BY source, interaction_id""",
 )
 
 Redact = Callable[[str, Sequence[str]], str]

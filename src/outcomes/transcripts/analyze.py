@@ -115,7 +115,7 @@ def analyze(
     scorers = resolve_scorers(names, rubric)  # fail fast on an unknown scorer, in this process
     versions = {s.name: str(s.version) for s in scorers}
     workers = max(1, workers or os.cpu_count() or 1)
-    summary = AnalyzeSummary(contract.id, period.label, scorers=versions, workers=workers)
+    summary = AnalyzeSummary(contract.contract, period.label, scorers=versions, workers=workers)
 
     keys = in_scope_keys(facts, contract, window)
     summary.in_scope = len(keys)

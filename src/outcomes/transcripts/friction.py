@@ -194,7 +194,7 @@ def friction_report(
 
     docs = [doc(c) for c in now]
     report: dict[str, Any] = {
-        "contract": contract.id,
+        "contract": contract.contract,
         "period": window.period.label,
         "contacts": len(now),
         "turns": sum(len(c["texts"]) for c in now),

@@ -69,7 +69,11 @@ class SentimentScorer:
 
 
 def _hits(family, turns: Iterable[Turn]) -> list[dict[str, Any]]:
-    return [{"turn": t.turn, "signal": name, "phrase": phrase} for t in turns for name, phrase in family.find(t.text)]
+    return [
+        {"turn": t.turn, "at": at, "signal": name, "phrase": phrase}
+        for t in turns
+        for name, phrase, at in family.find_at(t.text)
+    ]
 
 
 class SignalScorer:
@@ -86,8 +90,10 @@ class SignalScorer:
         transfers = _hits(TRANSFER_AGENT_FAMILY, agent)
         resolved = _hits(RESOLVED_AGENT_FAMILY, agent) + _hits(RESOLVED_CUSTOMER_FAMILY, customer)
         upsell = _hits(UPSELL_CUSTOMER_FAMILY, customer) + _hits(UPSELL_AGENT_FAMILY, agent)
-        first_resolved = min((h["turn"] for h in resolved), default=None)
-        after = [h for h in upsell if first_resolved is not None and h["turn"] > first_resolved]
+        # after resolution: a later turn, or later in the same turn ("it's fixed. Would you like ...")
+        first = min(((h["turn"], h["at"]) for h in resolved), default=None)
+        after = [h for h in upsell if first is not None and (h["turn"], h["at"]) > first]
+        first_resolved = None if first is None else first[0]
         return {
             "churn": bool(churn),
             "upsell": bool(upsell),

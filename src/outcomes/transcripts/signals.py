@@ -141,10 +141,14 @@ class Family:
 
     def find(self, text: str) -> list[tuple[str, str]]:
         """[(pattern name, phrase)] of every match in text, in order."""
+        return [(name, phrase) for name, phrase, _ in self.find_at(text)]
+
+    def find_at(self, text: str) -> list[tuple[str, str, int]]:
+        """[(pattern name, phrase, offset)] of every match in text, in order."""
         out = []
         for m in self.pattern.finditer(text):
             group = m.lastgroup or ""
-            out.append((group.rsplit("_", 1)[0], m.group().strip()))
+            out.append((group.rsplit("_", 1)[0], m.group().strip(), m.start()))
         return out
 
 
