@@ -182,3 +182,41 @@ def confusion(truth: Sequence[bool], predicted: Sequence[bool]) -> Rates:
     fp = sum(1 for t, p in zip(truth, predicted, strict=True) if p and not t)
     fn = sum(1 for t, p in zip(truth, predicted, strict=True) if t and not p)
     return Rates(tp, fp, fn, len(truth) - tp - fp - fn)
+
+
+#: The labelled signals of the fixture and the `score_text` field each is compared with.
+SIGNALS = {"churn": "churn_signal", "upsell": "upsell_signal", "effort": "effort_signal"}
+
+
+def sentiment_class(score: float) -> str:
+    """VADER's published thresholds: below -0.05 negative, above 0.05 positive."""
+    return "neg" if score < -0.05 else "pos" if score > 0.05 else "neu"
+
+
+def signal_accuracy(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Precision and recall of each signal of `score_text`, and sentiment agreement, against hand labels.
+
+    `messages`: dicts with ``text``, ``churn``, ``upsell``, ``effort`` (bools) and ``sentiment``
+    (neg/neu/pos). Returns per signal the confusion counts with precision and recall, the sentiment accuracy
+    (3 classes), its confusion matrix, and the precision/recall of ``neg``; with the messages the signals got
+    wrong (for reading, not for tuning)."""
+    from outcomes.transcripts.scoring import score_text
+
+    scored = [score_text(m["text"]) for m in messages]
+    out: dict[str, Any] = {"messages": len(messages)}
+    for label, field_ in SIGNALS.items():
+        rates = confusion([bool(m[label]) for m in messages], [bool(s[field_]) for s in scored])
+        out[label] = rates.to_dict()
+        out[label]["missed"] = [m["id"] for m, s in zip(messages, scored, strict=True) if m[label] and not s[field_]]
+        out[label]["wrong"] = [m["id"] for m, s in zip(messages, scored, strict=True) if s[field_] and not m[label]]
+    predicted = [sentiment_class(s["sentiment"]) for s in scored]
+    truth = [m["sentiment"] for m in messages]
+    matrix = {t: {p: 0 for p in ("neg", "neu", "pos")} for t in ("neg", "neu", "pos")}
+    for t, p in zip(truth, predicted, strict=True):
+        matrix[t][p] += 1
+    out["sentiment"] = {
+        "accuracy": round(sum(1 for t, p in zip(truth, predicted, strict=True) if t == p) / max(1, len(truth)), 4),
+        "matrix (label -> predicted)": matrix,
+        "negative": confusion([t == "neg" for t in truth], [p == "neg" for p in predicted]).to_dict(),
+    }
+    return out

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SIGNALS_VERSION = "signals/1"
+SIGNALS_VERSION = "signals/2"
 
 _ACCOUNT = (
     r"(?:account|acct|subscription|sub|service|services|membership|plan|contract|policy|line|lines|internet|"
@@ -52,23 +52,35 @@ CHURN: tuple[tuple[str, str], ...] = (
     ("elsewhere", r"\b(?:take|taking)\s+(?:my|our)\s+(?:business|money)\s+elsewhere\b"),
     ("done_with", r"\b(?:i'?m|i am|we'?re|we are)\s+(?:so\s+|officially\s+|completely\s+|just\s+)?done\s+with\s+"
      r"(?:you|u|your|this|[@#]?\w+)\b"),
-    ("never_again", r"\bnever\s+(?:\w+\s+){0,4}again\b|\blast time i\s+(?:ever\s+)?(?:fly|flew|use|used|order|"
+    ("never_again", r"\bnever\s*(?:\w+\s+){0,4}again\b|\blast time i\s+(?:ever\s+)?(?:fly|flew|use|used|order|"
      r"ordered|buy|bought|shop|shopped)\b"),
-    ("lost_customer", r"\b(?:lost|losing|lose)\s+(?:a|another|one|me as a|us as)\s+(?:loyal\s+|long[- ]time\s+)?"
+    ("lost_customer", r"\b(?:lost|losing|lose)\s+(?:a|another|one|this|me as a|us as)\s+(?:\w+\s+)?"
      r"customers?\b|\b(?:former|ex-)\s*customer\b"),
     ("leaving", r"\b(?:i'?m|i am|we'?re|we are|i will|i'?ll|going to|gonna|about to)\s+(?:be\s+)?"
      r"(?:leav(?:e|ing)|ditch(?:ing)?|drop(?:ping)?|dump(?:ing)?|quit(?:ting)?)\s+(?:you|u|your|[@#]\w+|this)\b"),
     ("unsubscribe", r"\bunsubscrib(?:e|ing|ed)\b"),
+    ("gone_elsewhere", r"\b(?:gone|going back|went back|go back|switch(?:ing|ed)?|mov(?:e|ing)|jump(?:ing)? ship)\s+"
+     r"(?:over\s+|back\s+)?to\s+(?-i:@\w+|[A-Z][\w&]+)"),
+    ("wont_return", r"\b(?:i|we)\s+(?:don'?t|do not|won'?t|will not|will never|'?ll never|am not going to|'?m not going to)"
+     r"\s+(?:want to\s+|ever\s+)?(?:fly|shop|order|buy|bank|use you|come back|be back|return|do business)\b"),
+    ("another_provider", r"\b(?:another|a different|a new|other)\s+(?:airline|carrier|provider|bank|company|isp|"
+     r"service|store|network)s?\s+(?:may|might|will|would|is|it is)\b"),
+    ("anyone_else", r"\bi can (?:fly|shop|bank|go|buy) (?:with|to|at|from) (?:anyone|anybody|someone else|another)\b"),
+    ("stopped_using", r"\b(?:i|we)(?:'ve| have)?\s+(?:stopped|quit)\s+(?:ordering|using|buying|flying|shopping|banking)\b"),
 )
 
 UPSELL_CUSTOMER: tuple[tuple[str, str], ...] = (
     ("upgrade", r"\bupgrad(?:e|ing)\s+(?:my|to|our|the|from)\b|\b(?:want|like|looking|planning|hoping|trying)\s+"
      r"to\s+upgrade\b"),
-    ("add_line", r"\badd(?:ing)?\s+(?:a|another|an extra|one more|\d+)\s+(?:new\s+)?(?:line|device|user|seat|"
-     r"account|phone|tablet|watch|subscription|person)s?\b"),
-    ("buy_more", r"\b(?:want|wanna|like|looking|planning|hoping|going|trying|intend|ready)\s+to\s+"
-     r"(?:buy|purchase|order|get|pre-?order|book|subscribe to|sign up for)\s+(?:a|an|another|the|some|more|"
-     r"two|2|new|one|this|these|that)\b"),
+    ("add_line", r"\badd(?:ing)?\s+(?:(?:a|another|an extra|one more|\d+|new|more|extra)\s+)+(?:line|device|user|"
+     r"seat|account|phone|tablet|watch|subscription|person)s?\b"),
+    ("increase_plan", r"\b(?:increase|upgrade|raise|bump up|boost)\s+(?:my|our)\s+(?:\w+\s+)?(?:plan|package|data|"
+     r"subscription|storage|speed|tier)\b"),
+    ("to_buy", r"\bto\s+(?:buy|purchase)\s+(?:some|a|an|another|more|new|two|\d+)\b|\b(?:order|book|buy)(?:ing)?\s+"
+     r"online\b"),
+    ("buy_more", r"\b(?:want|wanna|like|looking|planning|hoping|going|trying|try|tried|intend|ready|need)\s+to\s+"
+     r"(?:(?:buy|purchase|order|pre-?order|book|subscribe to|sign up for)\b|get\s+(?:a|an|another|the|some|more|"
+     r"two|2|new|one|this|these|that)\b)"),
     ("interested", r"\binterested in\s+(?:buying|purchasing|getting|upgrading|the|your|a|an|adding|ordering)\b"),
     ("preorder", r"\bpre-?order(?:ed|ing)?\b"),
     ("more_of", r"\b(?:more|extra|additional)\s+(?:storage|data|minutes|seats|licen[cs]es|bandwidth|speed)\b|"
@@ -105,21 +117,37 @@ EFFORT: tuple[tuple[str, str], ...] = (
      r"\brepeat(?:ing)? myself\b|\b(?:as|like) i (?:said|told you|mentioned|explained)\b|\bhow many times\b"),
     ("nth_time", r"\b(?:for the|this is the|it'?s the)\s+(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|"
      r"sixth|umpteenth|hundredth|millionth|\w+teenth)\s+time\b|\b(?:\d+|two|three|four|five|six|seven|eight|"
-     r"nine|ten|several|multiple|many|numerous)\s+(?:times|calls|attempts|emails|messages|dms|tweets|"
-     r"tickets|chats)\b"),
-    ("still", r"\bstill\s+(?:not|no|nothing|waiting|haven'?t|hasn'?t|can'?t|cannot|isn'?t|doesn'?t|don'?t|"
-     r"didn'?t|won'?t|broken|down|out|having|getting|unresolved|showing|charging|without|on hold|no word)\b"),
+     r"nine|ten|several|multiple|many|numerous|a few)\s+(?:\w+\s+)?(?:times|calls|attempts|emails|messages?|dms|"
+     r"tweets|tickets|chats|transfers|updates|requests|complaints|reports)\b|\b\d\s?x\b|\b(?:\d+(?:st|nd|rd|th)|"
+     r"second|third|fourth|fifth)\s+(?:call|day|time|week|attempt|email|request)\b|\bin a row\b|\bagain and again\b"),
+    ("still", r"\bstill\W+(?:not|no|nothing|waiting|haven'?t|hasn'?t|can'?t|cannot|isn'?t|doesn'?t|don'?t|"
+     r"didn'?t|won'?t|broken|down|out|having|getting|unresolved|showing|charging|without|on\W+hold|no word|see|"
+     r"seeing)\b"),
+    ("been_waiting", r"\bit'?s been\s+(?:\d+\+?|over|more than|almost|nearly|a|an|two|three|several)\s+(?:\w+\s+)?"
+     r"(?:hours?|days?|weeks?|months?)\b|\b(?:have|had) to wait\b|\b\d+\s*(?:min|mins|minutes|hours|hrs)\s+"
+     r"(?:on hold|waiting|going|trying|and still|later)\b|\bpast (?:few|several|\d+) (?:hours|days)\b"),
+    ("tried_myself", r"\b(?:even\s+|already\s+|have\s+|'ve\s+)?tried\s+(?:deleting|reinstalling|uninstalling|"
+     r"restarting|rebooting|resetting|everything|it on|the things|all|again|calling|contacting|emailing|"
+     r"another|a different)\b|\b(?:reset|restarted|rebooted|reinstalled)\b[^.!?]{0,30}\b(?:\d+|two|three|"
+     r"several|multiple) times\b"),
+    ("finally", r"\bfinally\s+(?:got|get|booked|reached|heard|someone|fixed|able|managed|connected|through)\b"),
+    ("same_answer", r"\bsame\s+(?:\W*\w+\W+)?(?:answer|answers|response|responses|reply|replies|message|script)\b"),
     ("waiting", r"\b(?:waiting|waited|wait)\s+(?:for\s+|since\s+|over\s+|almost\s+|nearly\s+|more than\s+)?"
      r"(?:\d+|an?|two|three|four|five|several|many)\s+(?:\+\s+)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|"
      r"months?)\b|\b(?:hours?|days?|weeks?)\s+(?:later|now|and still|and no)\b"),
-    ("hold", r"\b(?:on|been on|put (?:me )?on|placed on)\s+hold\b"),
+    ("hold", r"\b(?:on|been on|put (?:me )?on|placed on)\W+hold\b"),
+    ("cant_reach", r"\bcan'?t\s+(?:get in touch|reach (?:you|anyone|someone|a)|get through|get hold)\b|"
+     r"\bhangs? up\b|\bhung up\b|\bhanging up\b|\b(?:going|go|went)\s+(?:round|around)\s+in\s+circles\b|"
+     r"\bkeeps?\s+(?:asking|failing|losing|telling|sending me)\b|\bre-?send\b"),
     ("transfer", r"\btransferr?(?:ed|ing)?\s+(?:me\s+)?(?:again|around|\d+ times|multiple|several|to another)\b|"
      r"\bkeep\s+(?:getting|being)\s+(?:transferred|disconnected|told|bounced)\b|\bbounced around\b"),
     ("human", r"\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a|an|someone|somebody|your)?\s*(?:real\s+|actual\s+|"
      r"live\s+)?(?:human|person|supervisor|manager|representative|rep|agent|someone)\b|\b(?:real|actual|live)\s+"
      r"(?:human|person)\b"),
     ("no_answer", r"\b(?:no one|noone|nobody)\s+(?:is\s+|has\s+|will\s+|ever\s+)?(?:respond|answer|help|reply|"
-     r"get|call|contact|pick|got|knows|seems|can|cares)\w*\b|\b(?:no|zero|never got a|never received a|"
+     r"get|call|contact|pick|got|knows|seems|can|cares|able)\w*\b|\bhaven'?t heard (?:back|anything|from)\b|"
+     r"\b(?:did not|didn'?t|never)\s+(?:receive|get)\s+(?:a |an |the |any )?(?:email|call|phone call|call back|"
+     r"callback|response|reply)\b|\b(?:wont|won'?t|doesn'?t|don'?t|didn'?t)\s+(?:answer|pick up|respond|reply|call back)\b|\b(?:rep|agent|support|customer service)\s+(?:was|is|were)\s+(?:no|zero|not)\s+help\b|\b(?:no|zero|never got a|never received a|"
      r"haven'?t (?:had|got|gotten|received) a)\s+(?:response|reply|answer|call back|callback)\b"),
 )
 
@@ -128,6 +156,11 @@ TRANSFER_AGENT: tuple[tuple[str, str], ...] = (
      r"transferring|connect|connecting|escalate|escalating|forward|forwarding)\s+(?:you|this|your)\b|\b(?:please\s+)?"
      r"(?:contact|call|reach out to|dm|message)\s+(?:our|the)\s+\w+\s+(?:team|department|dept)\b"),
 )
+
+
+#: Typographic apostrophes and quotes read as ASCII (the patterns write "don'?t"); one character for one, so
+#: offsets are unchanged.
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def _compile(pairs: Sequence[tuple[str, str]]) -> re.Pattern[str]:
@@ -146,7 +179,7 @@ class Family:
     def find_at(self, text: str) -> list[tuple[str, str, int]]:
         """[(pattern name, phrase, offset)] of every match in text, in order."""
         out = []
-        for m in self.pattern.finditer(text):
+        for m in self.pattern.finditer(text.translate(_QUOTES)):
             group = m.lastgroup or ""
             out.append((group.rsplit("_", 1)[0], m.group().strip(), m.start()))
         return out
