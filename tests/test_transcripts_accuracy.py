@@ -102,3 +102,21 @@ def test_signal_precision_and_recall_stay_above_their_floors(messages, part, sig
 def test_sentiment_agrees_with_the_labels_above_its_floor(messages, part, floor) -> None:
     s = signal_accuracy(_part(messages, part))["sentiment"]
     assert s["accuracy"] >= floor, s
+
+
+def test_the_re2_prefilter_never_hides_a_match_on_real_text() -> None:
+    """The fast path (RE2, a DFA) only skips texts where the Python patterns find nothing: on every TWCS tweet
+    and ABCD turn, with and without the prefilter, the same phrases fire."""
+    from dataclasses import replace
+
+    from outcomes.transcripts import signals
+
+    texts = []
+    with gzip.open(TWCS, "rt", encoding="utf-8", newline="") as fh:
+        texts += [r["text"] for r in csv.DictReader(fh) if r["text"]]
+    texts += [t for convo in json.loads(ABCD.read_text()) for _, t in convo["original"]]
+    families = [getattr(signals, n) for n in dir(signals) if n.endswith("_FAMILY")]
+    assert families and all(f.fast is not None for f in families)
+    for f in families:
+        slow = replace(f, fast=None)
+        assert [f.find_at(t) for t in texts] == [slow.find_at(t) for t in texts], f.name

@@ -10,8 +10,8 @@ Each topic is labelled by its top terms (the corpus's words whose hashed column 
 and three redacted examples (the contacts that belong to it most strongly), and measured:
 
 - volume: its contacts in the period;
-- repeat-contact rate: the share of those contacts whose customer opened another contact within the
-  window after it closed (the contract's repeat-contact window, else 7 days);
+- repeat-contact rate: the share of those contacts repeated by the project's one repeat-contact test
+  (metrics/repeats.py) under the contract's first `repeat_contact` rule (else 7 days, same customer);
 - cost: the agent handle hours of its contacts (handle_seconds / 3600);
 - growth: contacts now vs. the previous period's contacts assigned to the same topics (None: none before).
 
@@ -32,10 +32,19 @@ N_FEATURES = 2**18
 DEFAULT_REPEAT_SECONDS = 7 * 86400
 
 _CLEAN = re.compile(r"@\w+|https?://\S+|\[[A-Z_]+\]|&amp;|&lt;|&gt;")
+_SHOWN = re.compile(r"[.]?@\w+|https?://\S+")
 
 
 def clean(text: str) -> str:
+    """What the topic model reads: no @handles, links, placeholders or HTML entities."""
     return _CLEAN.sub(" ", text)
+
+
+def example(text: str) -> str:
+    """An example as shown: redacted text without @handles and links, on one line, at most 280 characters."""
+    import html
+
+    return " ".join(html.unescape(_SHOWN.sub(" ", text)).split())[:280]
 
 
 @dataclass(frozen=True)
@@ -120,34 +129,22 @@ def rank_topics(topics: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
-def _contacts(facts: Any, contract: Any, window: Any, within: int) -> list[dict[str, Any]]:
-    """In-scope contacts closed in the window with their customer text, repeat flag and handle seconds."""
-    import ibis
+def _contacts(facts: Any, contract: Any, window: Any, rule: Any) -> list[dict[str, Any]]:
+    """In-scope contacts closed in the window with their customer text, repeat flag and handle seconds.
 
+    Repeated: the project's one repeat-contact test (metrics/repeats.py) with `rule`."""
     from outcomes.facts import transcripts as ft
+    from outcomes.metrics.repeats import repeated, with_next_contact, within_reach
     from outcomes.metrics.scope import billable, closed_in, with_workflow
 
-    i = facts.interactions()
-    t = with_workflow(contract, i)
+    t = with_workflow(contract, facts.interactions())
+    t = t.filter(within_reach(t, window.end, rule))
+    t = with_next_contact(contract, rule, t)
     t = t.filter(
         (t.source == contract.system_of_record) & billable(contract, t.provider) & t.workflow.notnull() & closed_in(t, window)
     )
-    later = i.filter(i.source == contract.system_of_record).select(
-        r_customer="customer_id", r_opened="opened_at", r_id="interaction_id"
-    )
-    j = t.left_join(
-        later,
-        [
-            t.customer_id == later.r_customer,
-            later.r_opened > t.closed_at,
-            later.r_opened <= t.closed_at + ibis.interval(seconds=within),
-            later.r_id != t.interaction_id,
-        ],
-    )
-    g = j.group_by([j.source, j.interaction_id]).agg(
-        repeated=j.r_id.notnull().any(), handle=j.handle_seconds.max()
-    )
-    rows = facts.ibis().to_pyarrow(g).to_pylist()
+    t = t.select("source", "interaction_id", "handle_seconds", is_repeat=repeated(t, rule))
+    rows = facts.ibis().to_pyarrow(t).to_pylist()
     keys = sorted((r["source"], r["interaction_id"]) for r in rows)
     turns = ft.turns(facts, keys)
     info = {(r["source"], r["interaction_id"]): r for r in rows}
@@ -156,14 +153,14 @@ def _contacts(facts: Any, contract: Any, window: Any, within: int) -> list[dict[
         customer = [(text, name) for _, sp, text, _, name in turns.get(key, []) if sp == "customer"]
         if not customer:
             continue
-        names = tuple({n for _, n in customer if n})
+        names = tuple(sorted({n for _, n in customer if n}))
         out.append(
             {
                 "key": key,
                 "texts": [text for text, _ in customer],
                 "names": names,
-                "repeated": bool(info[key]["repeated"]),
-                "handle": info[key]["handle"],
+                "repeated": bool(info[key]["is_repeat"]),
+                "handle": info[key]["handle_seconds"],
             }
         )
     return out
@@ -181,13 +178,14 @@ def friction_report(
 ) -> dict[str, Any]:
     from decimal import Decimal
 
-    within = max(
-        (o.repeat_contact.within for o in contract.outcomes.values() if o.repeat_contact is not None),
-        default=DEFAULT_REPEAT_SECONDS,
-    )
+    from outcomes.metrics.repeats import RepeatRule
+
+    rules = [RepeatRule.of(o) for o in contract.outcomes.values() if o.repeat_contact is not None]
+    rule = next((r for r in rules if r is not None), RepeatRule(DEFAULT_REPEAT_SECONDS))
+    within = rule.within
     redactor = Redactor(regions=regions)
-    now = _contacts(facts, contract, window, within)
-    before = _contacts(facts, contract, previous_window, within)
+    now = _contacts(facts, contract, window, rule)
+    before = _contacts(facts, contract, previous_window, rule)
 
     def doc(c: dict[str, Any]) -> str:
         return "\n".join(redactor(t, c["names"]).text for t in c["texts"])
@@ -230,7 +228,7 @@ def friction_report(
                 "cost_unit": "handle hours",
                 "previous_contacts": previous,
                 "growth": None if previous == 0 else (len(members) - previous) / previous,
-                "examples": [" ".join(docs[i].split())[:280] for i in strongest],
+                "examples": [example(docs[i]) for i in strongest],
                 "example_ids": [now[i]["key"][1] for i in strongest],
             }
         )
@@ -240,31 +238,29 @@ def friction_report(
 
 
 def topic_chart(report: dict[str, Any]) -> Any:
-    """An Altair chart: contacts per topic (bars, ranked), coloured by repeat-contact rate."""
+    """An Altair chart: contacts per topic (bars, ranked), each labelled with its repeat-contact rate and growth.
+
+    No continuous colour scale: vl-convert numbers gradients per render, and the same report must give the
+    same bytes."""
     import altair as alt
 
-    rows = [
-        {
-            "topic": f"{i}. " + ", ".join(t["terms"][:3]),
-            "rank": i,
-            "contacts": t["contacts"],
-            "repeat rate (%)": round(100 * t["repeat_rate"], 1) if t["repeat_rate"] is not None else None,
-            "growth (%)": None if t["growth"] is None else round(100 * t["growth"], 1),
-        }
-        for i, t in enumerate(report["topics"], 1)
-    ]
-    data = alt.Data(values=rows)
-    return (
-        alt.Chart(data, title=f"Friction topics, {report['contract']} {report['period']}")
-        .mark_bar()
-        .encode(
-            y=alt.Y("topic:N", sort=alt.SortField("rank"), title=None),
-            x=alt.X("contacts:Q", title="contacts"),
-            color=alt.Color("repeat rate (%):Q", scale=alt.Scale(scheme="oranges"), title="repeat rate (%)"),
-            tooltip=["topic:N", "contacts:Q", "repeat rate (%):Q", "growth (%):Q"],
+    rows = []
+    for i, t in enumerate(report["topics"], 1):
+        repeat = "n/a" if t["repeat_rate"] is None else f"{100 * t['repeat_rate']:.0f}%"
+        growth = "new" if t["growth"] is None else f"{100 * t['growth']:+.0f}%"
+        rows.append(
+            {
+                "topic": f"{i}. " + ", ".join(t["terms"][:3]),
+                "rank": i,
+                "contacts": t["contacts"],
+                "note": f"repeat {repeat} · growth {growth}",
+            }
         )
-        .properties(width=420, height=max(120, 22 * len(rows)))
-    )
+    base = alt.Chart(alt.Data(values=rows), title=f"Friction topics, {report['contract']} {report['period']}")
+    y = alt.Y("topic:N", sort=alt.SortField("rank"), title=None)
+    bars = base.mark_bar(color="#b5542c").encode(y=y, x=alt.X("contacts:Q", title="contacts"))
+    notes = base.mark_text(align="left", dx=4, fontSize=10).encode(y=y, x="contacts:Q", text="note:N")
+    return (bars + notes).properties(width=420, height=max(120, 22 * len(rows)))
 
 
 def render_chart(report: dict[str, Any], fmt: str) -> bytes:

@@ -111,6 +111,8 @@ def twcs(records: Iterable[Mapping[str, Any]], skipped: dict[str, int]) -> Itera
                 "text": r.get("text"),
                 "at": at.isoformat() + "Z" if at else r.get("created_at"),
                 "speaker_name": None,
+                # not a transcript column: the author, for deriving interactions from the same file
+                "author_id": r.get("author_id"),
             }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from outcomes.transcripts.errors import TranscriptError
 from outcomes.transcripts.model import SPEAKERS, Transcript
+from outcomes.transcripts.signals import ascii_shadow
 
 DEFAULT_RUBRIC = Path(__file__).with_name("rubrics") / "default.yaml"
 
@@ -34,6 +35,7 @@ class Item:
     unless: tuple[re.Pattern[str], ...] = ()
     auto_fail: bool = False
     skip_short: bool = False
+    fast: Any = None  # RE2: any pattern of the item may match (None: no prefilter)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def parse_rubric(data: Any, where: str = "rubric") -> Rubric:
                 unless,
                 auto_fail,
                 bool(it.get("skip_short", False)),
+                _prefilter(patterns),
             )
         )
     return Rubric(name.strip(), str(version).strip(), int(min_turns), tuple(items))
@@ -145,6 +148,24 @@ def _patterns(value: Any, label: str, bad) -> tuple[re.Pattern[str], ...]:
         except re.error as exc:
             raise bad(f"{label}: {p!r} is not a valid regular expression ({exc})") from None
     return tuple(out)
+
+
+def _prefilter(patterns: tuple[re.Pattern[str], ...]) -> Any:
+    """One RE2 pattern matching wherever one of the item's patterns may (None when RE2 cannot read one of them,
+    e.g. a lookaround: then every turn is tried with Python's re, as without a prefilter)."""
+    try:
+        import re2
+    except ImportError:  # pragma: no cover
+        return None
+    if any(re.search(r"[$^]|\(\?[=!<]", p.pattern) for p in patterns):
+        return None  # anchors and lookarounds mean something else (or nothing) to RE2 over joined turns
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    try:
+        return re2.compile("|".join(f"(?:{p.pattern})" for p in patterns), options)
+    except Exception:
+        return None
 
 
 def _window(turns: list[str], where: tuple[str, int]) -> list[tuple[int, str]]:
@@ -172,7 +193,13 @@ def score_qa(rubric: Rubric, transcript: Transcript) -> dict[str, Any]:
             continue
         turns = by_speaker.get(item.speaker, [])
         hit: tuple[int, str] | None = None
-        for i, text in _window([t for _, t in turns], item.where):
+        window = _window([t for _, t in turns], item.where)
+        if item.fast is not None and item.fast.search(ascii_shadow("\n".join(t for _, t in window))) is None:
+            window = []  # one RE2 pass: no pattern of the item matches in its window
+        for i, text in window:
+            # RE2 (on the ASCII shadow) rules out turns fast; Python's re decides on the turns it lets through
+            if item.fast is not None and item.fast.search(ascii_shadow(text)) is None:
+                continue
             for p in item.patterns:
                 m = p.search(text)
                 if m is not None and not any(u.search(text) for u in item.unless):

@@ -13,7 +13,8 @@ Built-in scorers are pure functions of the transcript, run offline and load no m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -68,7 +69,16 @@ class SentimentScorer:
         }
 
 
-def _hits(family, turns: Iterable[Turn]) -> list[dict[str, Any]]:
+@functools.lru_cache(maxsize=64)
+def _joined(texts: tuple[str, ...]) -> str:
+    return "\n".join(texts)
+
+
+def _hits(family, turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """Every phrase of the family in the turns, with its turn and offset. One RE2 pass over all the turns rules
+    the family out in most conversations; otherwise each turn is read on its own."""
+    if not turns or not family.may_match(_joined(tuple(t.text for t in turns))):
+        return []
     return [
         {"turn": t.turn, "at": at, "signal": name, "phrase": phrase}
         for t in turns
