@@ -175,13 +175,14 @@ def topics_command(
     """Friction topics of a period: customer turns clustered into recurring topics, labelled by their top
     terms and three redacted examples, ranked by volume, repeat-contact rate and cost, with growth since the
     previous period."""
+    from outcomes.metrics.scope import Window
     from outcomes.transcripts.friction import friction_report, render_chart
+    from outcomes.transcripts.settings import transcript_settings
 
     with open_workspace(workspace) as ws:
         contract, p, window = _contract_period(ws, contract_id, period)
-        prev_contract, prev, prev_window = _contract_period(ws, contract_id, p.previous().label)
-        from outcomes.transcripts.settings import transcript_settings
-
+        # the previous period under the same contract version: its contacts are sorted into this period's topics
+        prev_window = Window.of(contract, p.previous())
         settings = transcript_settings(ws.settings.raw, ws.settings.root)
         report = friction_report(
             ws.duckdb_facts(), contract, window, prev_window, k=k, seed=seed, regions=settings.regions

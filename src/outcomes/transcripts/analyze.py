@@ -29,6 +29,8 @@ from outcomes.transcripts.scoring import Scorer, resolve_scorers, score_transcri
 Progress = Callable[[int, int], None]
 
 BATCH = 2000
+#: Below this many transcripts to score, one process does it (starting workers costs more than it saves).
+MIN_PARALLEL = 500
 
 
 @dataclass
@@ -157,7 +159,7 @@ def analyze(
 
     chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     done = 0
-    if workers == 1 or len(todo) < 2 * batch_size // 4:
+    if workers == 1 or len(todo) < MIN_PARALLEL:
         redactor = Redactor(regions=regions)
         for chunk in chunks:
             store(chunk, score_batch(load(chunk), scorers, redactor))
