@@ -84,6 +84,7 @@ def ws(tmp_path: Path) -> str:
     return w
 
 
+@pytest.mark.slow
 def test_ingest_analyze_and_topics_from_the_command_line(ws: str, tmp_path: Path) -> None:
     r = runner.invoke(app, ["analyze", "talk", "--period", "2026-06", "--workers", "1", "--json", "-w", ws])
     assert r.exit_code == 0, r.output
@@ -101,6 +102,7 @@ def test_ingest_analyze_and_topics_from_the_command_line(ws: str, tmp_path: Path
     assert table.exit_code == 0 and "router" in table.stdout
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_message(ws: str, tmp_path: Path) -> None:
     r = runner.invoke(app, ["analyze", "talk", "--period", "2026-13", "-w", ws])
     assert r.exit_code == 1 and r.output.startswith("error: ") and "Traceback" not in r.output

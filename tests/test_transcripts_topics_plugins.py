@@ -71,6 +71,7 @@ def _twcs_workspace(scenario, tmp_path: Path):
     return s
 
 
+@pytest.mark.slow
 def test_friction_topics_are_stable_ranked_redacted_and_compared_with_the_last_period(scenario, tmp_path: Path):
     s = _twcs_workspace(scenario, tmp_path)
     facts = s.ws.facts()
@@ -91,15 +92,9 @@ def test_friction_topics_are_stable_ranked_redacted_and_compared_with_the_last_p
     assert any({"burrito", "halloween"} & set(" ".join(t["terms"]).split()) for t in topics)
     svg = render_chart(first, "svg")
     assert svg.startswith(b"<svg") and svg == render_chart(again, "svg")
-
-
-def test_a_different_seed_or_k_is_a_different_model_but_the_same_contacts(scenario, tmp_path: Path):
-    s = _twcs_workspace(scenario, tmp_path)
-    facts = s.ws.facts()
-    window, before = Window.of(s.contract, Period.parse("2017-10")), Window.of(s.contract, Period.parse("2017-09"))
-    a = friction_report(facts, s.contract, window, before, k=5, seed=7)
-    b = friction_report(facts, s.contract, window, before, k=10, seed=7)
-    assert a["contacts"] == b["contacts"] and len(b["topics"]) > len(a["topics"])
+    # another k is another model over the same contacts
+    more = friction_report(facts, s.contract, window, before, k=12, seed=7)
+    assert more["contacts"] == first["contacts"] and len(more["topics"]) > len(topics)
 
 
 PLUGIN = '''
