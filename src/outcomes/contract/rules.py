@@ -13,67 +13,25 @@ from datetime import date
 from decimal import Decimal
 
 from .issues import Issue, Locator
+from .metrics import (
+    CATALOGUE,
+    CONTRACT_METRICS,
+)
 from .schema import Contract, Outcome, OutcomeFee
 
 Rule = Callable[[Contract, Locator], list[Issue]]
 
-# Metric names of METRICS.md, with the range a value can take (None: unbounded on that side).
+# Derived from the metric catalogue (contract/metrics.py): the names a contract may use, their ranges, the
+# outcome kind each one needs, and the one that is circular.
 METRIC_RANGES: dict[str, tuple[Decimal | None, Decimal | None]] = {
-    "offered": (Decimal(0), None),
-    "handled": (Decimal(0), None),
-    "abandonment_rate": (Decimal(0), Decimal(1)),
-    "service_level": (Decimal(0), Decimal(1)),
-    "asa_seconds": (Decimal(0), None),
-    "aht_seconds": (Decimal(0), None),
-    "fcr_rate": (Decimal(0), Decimal(1)),
-    "verified_resolution_rate": (Decimal(0), Decimal(1)),
-    "reopen_rate": (Decimal(0), Decimal(1)),
-    "repeat_contact_rate": (Decimal(0), Decimal(1)),
-    "containment_rate": (Decimal(0), Decimal(1)),
-    "bot_resolution_rate": (Decimal(0), Decimal(1)),
-    "csat_top2box": (Decimal(0), Decimal(1)),
-    "csat_mean": (Decimal(1), Decimal(5)),
-    "survey_response_rate": (Decimal(0), Decimal(1)),
-    "nps": (Decimal(-100), Decimal(100)),
-    "ces_mean": (Decimal(1), Decimal(7)),
-    "qa_mean": (Decimal(0), Decimal(100)),
-    "save_rate": (Decimal(0), Decimal(1)),
-    "churn_rate": (Decimal(0), Decimal(1)),
-    "revenue_retained": (Decimal(0), None),
-    "revenue_influenced": (Decimal(0), None),
-    "cost_per_verified_resolution": (None, None),
+    n: (CATALOGUE[n].low, CATALOGUE[n].high) for n in CONTRACT_METRICS
 }
-METRIC_NAMES: frozenset[str] = frozenset(METRIC_RANGES)
-
-# Metrics beyond METRICS.md that a contract may name too: measured from the transcript scores that
-# `outcomes analyze` stores (docs/metrics.md, "Transcript metrics").
-TRANSCRIPT_METRIC_RANGES: dict[str, tuple[Decimal | None, Decimal | None]] = {
-    "qa_auto_mean": (Decimal(0), Decimal(100)),
-    "negative_end_rate": (Decimal(0), Decimal(1)),
-    "sentiment_shift_mean": (Decimal(-2), Decimal(2)),
-    "churn_signal_rate": (Decimal(0), Decimal(1)),
-    "upsell_after_resolution_rate": (Decimal(0), Decimal(1)),
-}
-#: Every metric a service level or a trigger may name.
-CONTRACT_METRICS: frozenset[str] = METRIC_NAMES | frozenset(TRANSCRIPT_METRIC_RANGES)
-_RANGES = {**METRIC_RANGES, **TRANSCRIPT_METRIC_RANGES}
-
-# Metrics defined through an outcome of the contract (METRICS.md): they need an outcome of that kind.
+METRIC_NAMES: frozenset[str] = frozenset(CONTRACT_METRICS)
 METRIC_OUTCOME_KIND: dict[str, str] = {
-    "fcr_rate": "resolution",
-    "verified_resolution_rate": "resolution",
-    "cost_per_verified_resolution": "resolution",
-    "containment_rate": "containment",
-    "bot_resolution_rate": "containment",
-    "save_rate": "save",
-    "revenue_retained": "save",
+    n: CATALOGUE[n].outcome_kind for n in CONTRACT_METRICS if CATALOGUE[n].outcome_kind is not None
 }
+CIRCULAR_METRICS = frozenset(n for n in CONTRACT_METRICS if CATALOGUE[n].circular)
 
-# Computed from the settled total, which service credits change: a service level on it is circular.
-CIRCULAR_METRICS = frozenset({"cost_per_verified_resolution"})
-
-DEFAULT_THRESHOLD_SECONDS = 20  # METRICS.md: service_level threshold T, default 20 s
-DEFAULT_INFLUENCE_WINDOW_SECONDS = 30 * 86400  # METRICS.md: revenue_influenced, 30 days
 
 FEES = ("pricing", "outcome_fees")
 MEASURES = ("service_levels", "measures")
@@ -910,13 +868,13 @@ def measure_rules(contract: Contract, locate: Locator) -> list[Issue]:
     found = []
     for i, m in enumerate(sl.measures):
         at = (*MEASURES, i)
-        if m.metric not in CONTRACT_METRICS:
+        if m.metric not in METRIC_NAMES:
             found.append(
                 locate.issue(
                     "unknown_metric",
                     (*at, "metric"),
                     f"metric {m.metric!r} is not defined in METRICS.md",
-                    _suggest(m.metric, CONTRACT_METRICS) + "see the metric list in docs/contract.md",
+                    _suggest(m.metric, METRIC_NAMES) + "see the metric list in docs/contract.md",
                 )
             )
             continue
@@ -948,7 +906,7 @@ def measure_rules(contract: Contract, locate: Locator) -> list[Issue]:
                     "remove `window`",
                 )
             )
-        low, high = _RANGES[m.metric]
+        low, high = METRIC_RANGES[m.metric]
         v = m.target.value
         if (low is not None and v < low) or (high is not None and v > high):
             rng = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
@@ -1027,13 +985,13 @@ def review_triggers(contract: Contract, locate: Locator) -> list[Issue]:
     found = []
     for i, t in enumerate(a.review_triggers):
         at = ("automation", "review_triggers", i)
-        if t.metric not in CONTRACT_METRICS:
+        if t.metric not in METRIC_NAMES:
             found.append(
                 locate.issue(
                     "unknown_metric",
                     (*at, "metric"),
                     f"metric {t.metric!r} is not defined in METRICS.md",
-                    _suggest(t.metric, CONTRACT_METRICS) + "see the metric list in docs/contract.md",
+                    _suggest(t.metric, METRIC_NAMES) + "see the metric list in docs/contract.md",
                 )
             )
         if t.above is None and t.below is None:
@@ -1056,7 +1014,7 @@ def review_triggers(contract: Contract, locate: Locator) -> list[Issue]:
                     level="warning",
                 )
             )
-        low, high = _RANGES.get(t.metric, (None, None))
+        low, high = METRIC_RANGES.get(t.metric, (None, None))
         for key in ("above", "below"):
             v = getattr(t, key)
             if v is not None and ((low is not None and v < low) or (high is not None and v > high)):

@@ -26,7 +26,13 @@ from typing import Any
 
 import ibis
 
-from outcomes.contract.rules import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
+from outcomes.contract.metrics import (
+    CATALOGUE,
+    CONTRACT_METRICS,
+    DEFAULT_INFLUENCE_WINDOW_SECONDS,
+    DEFAULT_THRESHOLD_SECONDS,
+)
+from outcomes.contract.metrics import TRANSCRIPT_METRICS as _TRANSCRIPT_METRICS
 from outcomes.contract.schema import Contract, Outcome
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.repeats import (
@@ -39,42 +45,13 @@ from outcomes.metrics.repeats import (
 )
 from outcomes.metrics.scope import Window, billable, closed_in, with_workflow
 
-#: Every metric of METRICS.md, in the order of its table.
-METRIC_NAMES: tuple[str, ...] = (
-    "offered",
-    "handled",
-    "abandonment_rate",
-    "service_level",
-    "asa_seconds",
-    "aht_seconds",
-    "fcr_rate",
-    "verified_resolution_rate",
-    "reopen_rate",
-    "repeat_contact_rate",
-    "containment_rate",
-    "bot_resolution_rate",
-    "csat_top2box",
-    "csat_mean",
-    "survey_response_rate",
-    "nps",
-    "ces_mean",
-    "qa_mean",
-    "save_rate",
-    "churn_rate",
-    "revenue_retained",
-    "revenue_influenced",
-    "cost_per_verified_resolution",
-)
+#: Every metric a contract can name: METRICS.md's, in the order of its table, then the transcript metrics
+#: (contract/metrics.py).
+METRIC_NAMES: tuple[str, ...] = CONTRACT_METRICS
 
 #: Metrics beyond METRICS.md measured from the scores `outcomes analyze` stores per interaction (the facts
 #: store's view `transcript_metrics`); contracts may name them (docs/metrics.md, "Transcript metrics").
-TRANSCRIPT_METRIC_NAMES: tuple[str, ...] = (
-    "qa_auto_mean",
-    "negative_end_rate",
-    "sentiment_shift_mean",
-    "churn_signal_rate",
-    "upsell_after_resolution_rate",
-)
+TRANSCRIPT_METRIC_NAMES: tuple[str, ...] = _TRANSCRIPT_METRICS
 TRANSCRIPT_METRICS: frozenset[str] = frozenset(TRANSCRIPT_METRIC_NAMES)
 TRANSCRIPT_VIEW = "transcript_metrics"
 #: A customer's last turn below this VADER compound score is a negative end (VADER's published threshold).
@@ -82,10 +59,10 @@ NEGATIVE_END_BELOW = "-0.05"
 
 #: Metrics this project defines beyond METRICS.md (docs/metrics.md, "Beyond METRICS.md"). They can be measured
 #: and shown (the scorecard) but are not contract metrics: service levels and triggers cannot name them.
-EXTRA_METRICS: tuple[str, ...] = ("right_channel_share",)
+EXTRA_METRICS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if not m.contract)
 
 #: Metrics that count contacts opened in the period; all others count contacts closed in it.
-DEMAND_METRICS: frozenset[str] = frozenset({"offered", "abandonment_rate", "service_level", "asa_seconds"})
+DEMAND_METRICS: frozenset[str] = frozenset(n for n, m in CATALOGUE.items() if m.basis == "opened")
 
 #: The channels on which a contact waits in a queue and can be answered (service_level).
 LIVE_CHANNELS: tuple[str, ...] = ("voice", "chat", "messaging")
@@ -198,7 +175,7 @@ def _text(v: Fraction | Decimal | int | None) -> str | None:
 def check_request(contract: Contract, r: MetricRequest) -> None:
     """Raise ValueError for a request the contract cannot answer as asked (unknown metric or workflow, a
     parameter on a metric that does not take it)."""
-    known = METRIC_NAMES + EXTRA_METRICS + TRANSCRIPT_METRIC_NAMES
+    known = METRIC_NAMES + EXTRA_METRICS
     if r.name not in known:
         close = difflib.get_close_matches(r.name, known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else f"; metrics: {', '.join(known)}"
