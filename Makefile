@@ -13,7 +13,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile -rs
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-server docs clean
+.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-transcripts bench-server docs clean
 
 $(VENV)/bin/python:
 	@echo "outcomes: creating the virtualenv $(VENV) with $(PYTHON) (Python >= 3.11)"
@@ -73,7 +73,12 @@ test-fast: setup-dev
 bench: setup-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/integrity.py
+	$(BIN)/python bench/transcripts.py
 	$(BIN)/python bench/server.py
+
+# transcripts per second: redaction plus the built-in scorers, one core and all cores (docs/analytics.md)
+bench-transcripts: setup-dev
+	$(BIN)/python bench/transcripts.py
 
 # the shared server under load on loopback: live scorecard latency, ingest rate (docs/server.md)
 bench-server: setup-dev

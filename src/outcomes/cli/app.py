@@ -24,6 +24,7 @@ from outcomes.cli import (
     serve,
     settlement,
     synthetic,
+    transcripts,
     uplift,
     workspace,
 )
@@ -67,6 +68,7 @@ for group in (
     facts,
     synthetic,
     serve,
+    transcripts,
 ):
     app.add_typer(group.app)
 
