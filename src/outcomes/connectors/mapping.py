@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from outcomes.contract.limits import load_plain
 from outcomes.facts import IngestError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -179,7 +179,7 @@ def resolve(mapping: str | Path) -> Path:
             raise MappingError(f"{path}: mapping file not found")
         return path
     builtin = BUILTIN_DIR / f"{text}.yaml"
-    if builtin.is_file():
+    if text in builtin_names() and builtin.is_file():  # a name, never a path out of the built-ins
         return builtin
     raise MappingError(
         f"{text!r} is neither a mapping file nor a built-in mapping; built-ins: {', '.join(builtin_names())}"
@@ -189,9 +189,11 @@ def resolve(mapping: str | Path) -> Path:
 def load_mapping(mapping: str | Path) -> Mapping:
     path = resolve(mapping)
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise MappingError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        data = load_plain(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError, ValueError) as exc:
+        raise MappingError(f"{path}: not valid YAML ({(str(exc).strip() or type(exc).__name__).splitlines()[0]})") from None
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot read the mapping file ({exc.strerror or exc})") from None
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping file must be a YAML mapping (key: value)")
     try:
