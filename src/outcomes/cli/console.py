@@ -45,6 +45,12 @@ def report(exc: BaseException) -> int:
         for line in exc.lines():
             err.print(line, markup=False)
         return 1
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # a file the command was told to read or write: the user's to fix (a missing folder, a path under a
+        # file, no permission, a full disk), not a bug
+        err.print(f"error: {exc.filename}: {exc.strerror or exc}", markup=False)
+        err.print("hint: check the path, that its folder exists and that it can be written", markup=False)
+        return 1
     if isinstance(exc, KeyboardInterrupt):
         err.print("interrupted: nothing half-written was kept", markup=False)
         return 130

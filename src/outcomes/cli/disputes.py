@@ -157,6 +157,8 @@ def dispute_list(
 ) -> None:
     """List disputes, oldest first, with their line, claim and state."""
     with open_workspace(workspace) as ws:
+        if contract is not None:
+            ws.ledger().contract_version(contract)  # an unknown id is an error, not an empty list
         rows = ws.ledger().disputes(contract, state.value if state else None)
         if as_json:
             print_json([d.as_dict() for d in rows])

@@ -162,12 +162,16 @@ def ingest_events(
 @quarantine_app.command("list")
 def quarantine_list(
     batch: Annotated[int | None, typer.Option(help="Only this ingest batch.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).", min=0)] = 50,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List refused rows: file, row number, field and reason."""
     with open_workspace(workspace) as ws:
+        if batch is not None and batch not in {b["batch"] for b in ws.facts().batches()}:
+            from outcomes.facts import IngestError
+
+            raise IngestError(f"no ingest batch {batch}", hint="`outcomes quarantine list` lists every batch's rows")
         rows = ws.facts().quarantine(batch)
         shown = rows if limit == 0 else rows[:limit]
         if as_json:

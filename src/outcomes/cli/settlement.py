@@ -55,6 +55,8 @@ def settlements(
 ) -> None:
     """List recorded settlements."""
     with open_workspace(workspace) as ws:
+        if contract_id is not None:
+            ws.ledger().contract_version(contract_id)  # an unknown id is an error, not an empty list
         rows = ws.ledger().settlements(contract_id)
         if as_json:
             print_json(
@@ -109,7 +111,7 @@ def explain(
     line: Annotated[
         int | None, typer.Argument(help="Line number (from the invoice); all lines when omitted.")
     ] = None,
-    sample: Annotated[int, typer.Option(help="Sample ids shown per fate and reason.")] = 5,
+    sample: Annotated[int, typer.Option(help="Sample ids shown per fate and reason.", min=0)] = 5,
     show_sql: Annotated[
         bool, typer.Option("--sql/--no-sql", help="Show the SQL the outcome compiled to.")
     ] = True,
@@ -184,6 +186,8 @@ def adjustments(
 ) -> None:
     """List adjustment lines: which settlement carried them, which period and line they correct, and why."""
     with open_workspace(workspace) as ws:
+        if contract_id is not None:
+            ws.ledger().contract_version(contract_id)  # an unknown id is an error, not an empty list
         rows = []
         for st in ws.ledger().settlements(contract_id):
             for ln in st.lines:
@@ -240,7 +244,11 @@ def status(
     from outcomes.settlement.status import contract_status
 
     with open_workspace(workspace) as ws:
-        ids = [contract_id] if contract_id else sorted({r.contract for r in ws.ledger().contract_versions()})
+        ids = (
+            [contract_id]
+            if contract_id is not None
+            else sorted({r.contract for r in ws.ledger().contract_versions()})
+        )
         states = [contract_status(ws.ledger(), ws.facts(), c) for c in ids]
         if as_json:
             print_json(states)
