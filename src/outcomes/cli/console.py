@@ -112,5 +112,18 @@ def open_workspace(path: Path | None) -> Iterator[Any]:
             ws.close()
 
 
+def require_contract(ledger: Any, contract_id: str | None) -> None:
+    """A contract given as a filter must be known (registered, or settled): a typo is an error, not an empty
+    list that reads as "nothing there"."""
+    if contract_id is None:
+        return
+    if not contract_id.strip():
+        from outcomes.errors import OutcomesError
+
+        raise OutcomesError("--contract is empty", code="usage", hint="give a contract id, or leave the option out")
+    if not ledger.contract_versions(contract_id) and not ledger.settlements(contract_id):
+        ledger.contract_version(contract_id)  # raises the ledger's "no contract ... is registered"
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json, require_contract
 
 app = typer.Typer()
 
@@ -55,8 +55,7 @@ def settlements(
 ) -> None:
     """List recorded settlements."""
     with open_workspace(workspace) as ws:
-        if contract_id is not None:
-            ws.ledger().contract_version(contract_id)  # an unknown id is an error, not an empty list
+        require_contract(ws.ledger(), contract_id)
         rows = ws.ledger().settlements(contract_id)
         if as_json:
             print_json(
@@ -186,8 +185,7 @@ def adjustments(
 ) -> None:
     """List adjustment lines: which settlement carried them, which period and line they correct, and why."""
     with open_workspace(workspace) as ws:
-        if contract_id is not None:
-            ws.ledger().contract_version(contract_id)  # an unknown id is an error, not an empty list
+        require_contract(ws.ledger(), contract_id)
         rows = []
         for st in ws.ledger().settlements(contract_id):
             for ln in st.lines:
