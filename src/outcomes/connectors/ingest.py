@@ -6,7 +6,9 @@ import csv
 import gzip
 import re
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ from outcomes.facts import FactsStore, IngestError, IngestSummary
 from outcomes.facts.sources import ident, lit, read_error_text
 
 from .compile import mapped_sql
-from .mapping import Mapping, MappingError, bind_params, load_mapping
+from .mapping import Mapping, MappingError, bind_params, check_sql, load_mapping
 
 Progress = Callable[[str, int, int], None]
 _SRC = "_connector_source"
@@ -301,11 +303,75 @@ def _check_timezone(m: Mapping, path: Path, timezone: str | None) -> None:
         )
 
 
-def _drop(con: duckdb.DuckDBPyConnection) -> None:
+_MAPPED = "_connector_mapped"
+_BATCH_ROWS = 100_000
+
+
+@contextmanager
+def _sandbox(store: FactsStore) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB for reading the source and running the mapping, set up as the store's connection
+    (time zone UTC, insertion order kept, the same threads and memory limit). The facts store is not in it."""
+    threads, memory = store.con.execute(
+        "SELECT current_setting('threads'), current_setting('memory_limit')"
+    ).fetchone()
+    box = duckdb.connect(":memory:", config={"threads": int(threads), "memory_limit": str(memory)})
     try:
-        con.execute(f"DROP TABLE IF EXISTS temp.{_SRC}")
-    except duckdb.Error:
-        pass
+        box.execute("SET TimeZone = 'UTC'")
+        box.execute("SET preserve_insertion_order = true")
+        box.execute("SET enable_progress_bar = true")
+        box.execute("SET enable_progress_bar_print = false")
+        yield box
+    finally:
+        box.close()
+
+
+def _lock_down(box: duckdb.DuckDBPyConnection) -> None:
+    """The source is read: from here on the connection opens no file, attaches nothing, loads no extension,
+    and no SQL can switch that back (issue 15: a mapping cannot reach outside its source)."""
+    box.execute("SET enable_external_access = false")
+    box.execute("SET lock_configuration = true")
+
+
+def _map(box: duckdb.DuckDBPyConnection, sql: str, m: Mapping, path: Path, progress: Progress | None) -> None:
+    """Run the compiled mapping into the table _MAPPED (then drop the staged source)."""
+    report = progress or (lambda stage, done, total: None)
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            box.execute(f"CREATE TEMP TABLE {_MAPPED} AS {sql}")
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    report("read", 0, 100)
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+            pct = box.query_progress()
+            if pct is not None and 0 <= pct < 100:
+                report("read", int(pct), 100)
+    except BaseException:
+        box.interrupt()
+        worker.join()
+        raise
+    error = outcome.get("error")
+    if isinstance(error, duckdb.PermissionException):
+        raise MappingError(
+            f"{path}: mapping {m.name!r} tried to read outside its source ({read_error_text(error)}); "
+            "nothing was ingested"
+        ) from None
+    if isinstance(error, duckdb.InterruptException):
+        raise KeyboardInterrupt from error
+    if isinstance(error, duckdb.Error):
+        raise IngestError(
+            f"{path}: mapping {m.name!r} cannot compute its columns ({read_error_text(error)}); nothing was "
+            "ingested"
+        ) from None
+    if error is not None:
+        raise error
+    box.execute(f"DROP TABLE IF EXISTS temp.{_SRC}")
 
 
 def ingest_mapped(
@@ -326,22 +392,29 @@ def ingest_mapped(
     if kind != m.kind:
         raise MappingError(f"mapping {m.name!r} maps {m.kind}, not {kind}")
     unit = "events" if m.emit else "cases" if m.fold is not None else "rows"
+    check_sql(m, f"mapping {m.name!r}")  # also when the mapping was not loaded from a file
     m = bind_params(m, params)
     tz = timezone or m.timezone
     _check_timezone(m, path, tz)
-    try:
-        source_rows = stage_source(store.con, m, path)
-        summary = store.ingest_relation(
-            m.kind,  # type: ignore[arg-type]
-            mapped_sql(m, f"SELECT * FROM {_SRC}", tz),
-            source_file=path,
-            fmt=f"mapping:{m.name}",
-            timezone=tz,
-            now=now,
-            progress=progress,
-        )
-    finally:
-        _drop(store.con)
+    with _sandbox(store) as box:
+        source_rows = stage_source(box, m, path)
+        _lock_down(box)
+        _map(box, mapped_sql(m, f"SELECT * FROM {_SRC}", tz), m, path, progress)
+        # the mapped rows, streamed into the store: its connection never runs the mapping's SQL
+        reader = box.execute(f"SELECT * FROM {_MAPPED} ORDER BY _src_row").to_arrow_reader(_BATCH_ROWS)
+        store.con.register(_MAPPED, reader)
+        try:
+            summary = store.ingest_relation(
+                m.kind,  # type: ignore[arg-type]
+                f"SELECT * FROM {_MAPPED}",
+                source_file=path,
+                fmt=f"mapping:{m.name}",
+                timezone=tz,
+                now=now,
+                progress=progress,
+            )
+        finally:
+            store.con.unregister(_MAPPED)
     return MappedIngestSummary(
         **asdict(summary),
         mapping=m.name,
