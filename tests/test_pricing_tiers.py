@@ -109,3 +109,24 @@ def test_volume_is_count_times_the_reached_tier(prices, count):
     assert result.amount == count * reached["unit"]
     assert result.breakdown[0]["unit"] == reached["unit"]
     assert sum(row["amount"] for row in graduated(count, prices).breakdown) == graduated(count, prices).amount
+
+
+def test_each_fee_names_one_registered_charge_model():
+    from outcomes.contract.schema import OutcomeFee
+    from outcomes.pricing.charge_models import CHARGE_MODELS, last_unit_price, model_of, price_count
+
+    assert set(CHARGE_MODELS) >= {"flat", "graduated", "volume"}
+    tiers = [{"up_to": 10, "unit": "5.00"}, {"unit": "3.00"}]
+    graduated_fee = OutcomeFee.model_validate({"outcome": "r", "prices": tiers})
+    volume_fee = OutcomeFee.model_validate({"outcome": "r", "prices": tiers, "tiers": "volume"})
+    flat_fee = OutcomeFee.model_validate({"outcome": "r", "unit": "4.00"})
+    assert [model_of(f) for f in (graduated_fee, volume_fee, flat_fee)] == ["graduated", "volume", "flat"]
+    # 12 units: graduated 10 x 5 + 2 x 3; volume all 12 at the tier reached; flat 12 x 4
+    assert price_count(graduated_fee, 12)[1].amount == D("56.00")
+    assert price_count(volume_fee, 12)[1].amount == D("36.00")
+    assert price_count(flat_fee, 12)[1].amount == D("48.00")
+    # one outcome more or less is worth the unit of the tier the last unit falls in
+    assert last_unit_price(graduated_fee, 10) == D("5.00")
+    assert last_unit_price(graduated_fee, 11) == D("3.00")
+    assert last_unit_price(volume_fee, 0) == D("5.00")
+    assert last_unit_price(flat_fee, 0) == D("4.00")

@@ -19,7 +19,7 @@ import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -28,7 +28,15 @@ import ibis
 
 from outcomes.contract.rules import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
 from outcomes.contract.schema import Contract, Outcome
-from outcomes.metrics.outcomes import Clocks, evidence, with_next_contact
+from outcomes.metrics.outcomes import Clocks, evidence
+from outcomes.metrics.repeats import (
+    RepeatRule,
+    not_observed,
+    repeated,
+    window_end,
+    with_next_contact,
+    within_reach,
+)
 from outcomes.metrics.scope import Window, billable, closed_in, with_workflow
 
 #: Every metric of METRICS.md, in the order of its table.
@@ -218,13 +226,6 @@ def _seconds(n: int) -> ibis.Value:
     return ibis.interval(seconds=n)
 
 
-def _not_observed(until: ibis.Value, clock: datetime | None) -> ibis.Value:
-    """The look-ahead ending at `until` lies (partly) beyond what the feed has observed."""
-    if clock is None:
-        return ibis.literal(True)
-    return until > ibis.literal(clock, type="timestamp")
-
-
 def _in_set(workflow: ibis.Value, wfs: tuple[str, ...] | None) -> ibis.Value:
     return workflow.notnull() if wfs is None else workflow.isin(list(wfs))
 
@@ -257,6 +258,7 @@ class MetricPlan:
         names = {r.name for r in requests}
         res = outcome_of_kind(contract, "resolution")
         self.repeat: Outcome | None = res[1] if res and res[1].repeat_contact is not None else None
+        self.rule: RepeatRule | None = RepeatRule.of(self.repeat) if self.repeat is not None else None
         self.with_repeat = self.repeat is not None and bool(names & {"fcr_rate", "repeat_contact_rate"})
         self.with_churn = "churn_rate" in names
         self.sets: list[tuple[str, ...] | None] = []
@@ -278,11 +280,10 @@ class MetricPlan:
         c, w = self.contract, self.window
         t = with_workflow(c, self.interactions.select(*_COLUMNS))
         if self.with_repeat:
-            within = self.repeat.repeat_contact.within
             # as evidence() does: a later contact can only repeat one closed in the period if it opened by
             # the period end plus the window
-            t = t.filter(t.opened_at <= w.end + timedelta(seconds=within))
-            t = with_next_contact(c, self.repeat, t)
+            t = t.filter(within_reach(t, w.end, self.rule))
+            t = with_next_contact(c, self.rule, t)
         t = t.filter((t.source == c.system_of_record) & billable(c, t.provider) & t.workflow.notnull())
         in_open = (t.opened_at >= w.start) & (t.opened_at < w.end)
         in_closed = closed_in(t, w)
@@ -299,10 +300,9 @@ class MetricPlan:
             qa=t.qa_score.cast(_EXACT),
         )
         if self.with_repeat:
-            within = self.repeat.repeat_contact.within
             t = t.mutate(
-                repeated=t.repeat_opened_at.notnull() & (t.repeat_opened_at <= t.closed_at + _seconds(within)),
-                repeat_unobserved=_not_observed(t.closed_at + _seconds(within), self.clocks.contacts),
+                repeated=repeated(t, self.rule),
+                repeat_unobserved=not_observed(window_end(t.closed_at, self.rule), self.clocks.contacts),
             )
         if self.with_churn:
             t = self._with_churn(t)
@@ -325,7 +325,7 @@ class MetricPlan:
         first = j.group_by(churn_iid=j.interaction_id).agg(churn_at=j.ch_at.min())
         t = t.left_join(first, t.interaction_id == first.churn_iid).drop("churn_iid")
         return t.mutate(
-            churn_unobserved=_not_observed(t.closed_at + _seconds(CHURN_WINDOW_SECONDS), self.clocks.events)
+            churn_unobserved=not_observed(t.closed_at + _seconds(CHURN_WINDOW_SECONDS), self.clocks.events)
         )
 
     def outcome_evidence(self, kind: str) -> ibis.Table | None:
@@ -792,7 +792,7 @@ def _revenue_influenced(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     unobserved = p.count(
         i,
         f"influence_unobserved_{W}",
-        lambda t: contact(t) & _not_observed(t.closed_at + _seconds(W), p.clocks.events),
+        lambda t: contact(t) & not_observed(t.closed_at + _seconds(W), p.clocks.events),
     )
 
     def read(row: dict[str, Any]) -> MetricValue:

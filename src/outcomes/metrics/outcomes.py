@@ -8,11 +8,19 @@ evidence of the invoice line; its SQL is what `outcomes explain` shows, so an au
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import ibis
 
 from outcomes.contract.schema import Contract, Outcome
+from outcomes.metrics.repeats import (
+    RepeatRule,
+    not_observed,
+    repeated,
+    window_end,
+    with_next_contact,
+    within_reach,
+)
 from outcomes.metrics.scope import Window, billable, closed_in, with_workflow
 
 # The order matters: a candidate is excluded for the first reason that applies.
@@ -96,23 +104,6 @@ def _candidate_filter(o: Outcome, t: ibis.Table) -> ibis.Value:
     return ibis.literal(True)
 
 
-def with_next_contact(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Table:
-    """The next system-of-record contact of the same customer (and workflow), in contact order.
-
-    Contact order is (opened_at, closed_at nulls last, interaction_id); the next contact in that order has the
-    earliest opening of all later ones, so a repeat exists exactly when the next one opened within the window.
-    """
-    rc = o.repeat_contact
-    member = (t.source == contract.system_of_record) & t.customer_id.notnull()
-    keys = [member, t.customer_id] + ([t.workflow] if "workflow" in rc.same else [])
-    order = [t.opened_at, ibis.asc(t.closed_at, nulls_first=False), t.interaction_id]
-    w = ibis.window(group_by=keys, order_by=order)
-    return t.mutate(
-        repeat_id=t.interaction_id.lead().over(w),
-        repeat_opened_at=t.opened_at.lead().over(w),
-    )
-
-
 def _base_reason(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Value:
     checks: list[tuple[ibis.Value, str]] = [
         (t.source != contract.system_of_record, "wrong_source"),
@@ -127,11 +118,9 @@ def _base_reason(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Value:
         checks.append((t.csat.notnull() & (t.csat < o.min_csat), "low_csat"))
     if _needs_customer(o):
         checks.append((t.customer_id.isnull(), "unverifiable_customer"))
-    if o.repeat_contact is not None:
-        within = _seconds(o.repeat_contact.within)
-        checks.append(
-            (t.repeat_opened_at.notnull() & (t.repeat_opened_at <= t.closed_at + within), "repeat_contact")
-        )
+    rule = RepeatRule.of(o)
+    if rule is not None:
+        checks.append((repeated(t, rule), "repeat_contact"))
     return ibis.cases(*checks, else_=ibis.null("string"))
 
 
@@ -145,23 +134,21 @@ def evidence(
 ) -> ibis.Table:
     """One row per candidate of outcome `name` in `window`, with its fate and the ids that decide it."""
     o = contract.outcomes[name]
+    rule = RepeatRule.of(o)
     t = with_workflow(contract, interactions.select(*_FACT_COLUMNS))
-    if o.repeat_contact is not None:
+    if rule is not None:
         # A later contact can only be a repeat if it opened by the period end plus the window; and as a
         # candidate's next contact comes after it in contact order, contacts opened before every contact
         # closed in the period can be no candidate's next one: the window sorts one period, not the history.
         first = t.filter(closed_in(t, window)).opened_at.min()
-        t = t.filter(
-            t.opened_at <= window.end + timedelta(seconds=o.repeat_contact.within),
-            t.opened_at >= first,
-        )
+        t = t.filter(within_reach(t, window.end, rule), t.opened_at >= first)
         if o.kind == "containment":
             # A candidate's next contact is one of its own customer's: when candidates are few (bot contacts),
             # the window need only sort the contacts of customers who have one. Contacts without a customer
             # stay (they may be candidates; no window decides them).
             cand = t.filter(closed_in(t, window) & _candidate_filter(o, t) & t.customer_id.notnull())
             t = t.filter(t.customer_id.isnull() | t.customer_id.isin(cand.customer_id))
-        t = with_next_contact(contract, o, t)
+        t = with_next_contact(contract, rule, t)
     else:
         t = t.mutate(repeat_id=ibis.null("string"), repeat_opened_at=ibis.null("timestamp"))
     t = t.filter(closed_in(t, window) & _candidate_filter(o, t))
@@ -173,10 +160,10 @@ def evidence(
         ),
     )
     pending_until = ibis.null("timestamp")
-    if o.repeat_contact is not None:
-        pending_until = t.closed_at + _seconds(o.repeat_contact.within)
+    if rule is not None:
+        pending_until = window_end(t.closed_at, rule)
         t = t.mutate(pending_until=ibis.ifelse(t.reason.isnull(), pending_until, ibis.null("timestamp")))
-        t = t.mutate(waiting=_not_observed(t.pending_until, clocks.contacts))
+        t = t.mutate(waiting=not_observed(t.pending_until, clocks.contacts))
     else:
         t = t.mutate(pending_until=ibis.null("timestamp"), waiting=ibis.literal(False))
     if o.kind == "save":
@@ -195,12 +182,6 @@ def evidence(
     )
     # One schema for every outcome, so the evidence of all outcomes can live in one table.
     return t.select(*EVIDENCE_COLUMNS).cast(EVIDENCE_TYPES)
-
-
-def _not_observed(until: ibis.Value, clock: datetime | None) -> ibis.Value:
-    if clock is None:
-        return until.notnull()
-    return until.notnull() & (until > ibis.literal(clock, type="timestamp"))
 
 
 def _save_fate(o: Outcome, t: ibis.Table, events: ibis.Table, clocks: Clocks) -> ibis.Table:
@@ -226,7 +207,7 @@ def _save_fate(o: Outcome, t: ibis.Table, events: ibis.Table, clocks: Clocks) ->
     # Retention is decided by the CRM feed: until it has passed closed_at + retained_for the save waits.
     saved_until = t.closed_at + retained
     t = t.mutate(
-        waiting=t.waiting | _not_observed(saved_until, clocks.events),
+        waiting=t.waiting | not_observed(saved_until, clocks.events),
         pending_until=ibis.ifelse(
             t.pending_until.isnull() | (saved_until > t.pending_until), saved_until, t.pending_until
         ),

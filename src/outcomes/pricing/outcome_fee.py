@@ -11,10 +11,10 @@ from decimal import Decimal
 
 from outcomes.contract.schema import Contract, OutcomeFee
 from outcomes.period import Period
+from outcomes.pricing.charge_models import price_count
 from outcomes.pricing.glide import Phase, phase_for
 from outcomes.pricing.lines import OUTCOME_FEE, Line, make_line
 from outcomes.pricing.money import in_context
-from outcomes.pricing.tiers import TierResult, flat, graduated, volume
 
 Counts = Mapping[tuple[str, str], int]
 
@@ -23,21 +23,6 @@ def fee_label(contract: Contract, fee: OutcomeFee) -> str:
     """'resolution (card_disputes)', 'resolution (tech, general)', 'containment (all workflows)'."""
     scope = ", ".join(fee.workflows) if fee.workflows is not None else "all workflows"
     return f"{fee.outcome} ({scope})"
-
-
-def price_count(fee: OutcomeFee, count: int) -> tuple[str, TierResult]:
-    """(pricing model, result) for `count` units under the fee's prices, before the glide factor.
-
-    `prices` without `tiers` is priced as graduated.
-    """
-    if fee.prices and fee.unit is not None:
-        raise ValueError(f"outcome fee for {fee.outcome!r} has both `prices` and `unit`; give one")
-    if fee.prices:
-        model = fee.tiers or "graduated"
-        return model, (graduated if model == "graduated" else volume)(count, fee.prices)
-    if fee.unit is not None:
-        return "flat", flat(count, fee.unit)
-    raise ValueError(f"outcome fee for {fee.outcome!r} has neither `prices` nor `unit`")
 
 
 @in_context

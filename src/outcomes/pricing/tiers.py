@@ -28,6 +28,11 @@ class TierResult:
     breakdown: list[dict[str, Any]] = field(default_factory=list)
     reached: int | None = None  # 1-based tier the count reaches (volume) or ends in (graduated); None for 0
 
+    @property
+    def last_unit(self) -> Decimal | None:
+        """The unit price of the tier the last unit is priced in (None for a count of 0)."""
+        return self.breakdown[-1]["unit"] if self.breakdown else None
+
 
 def _as_tier(t: Any) -> TierPrice:
     if isinstance(t, Mapping):

@@ -87,14 +87,14 @@ def detect(ctx: Context) -> DetectorRun:
     )
     run.findings.append(
         Finding(
-            NAME,
-            id_severity(len(ids), population, effect, ctx.thresholds),
-            None,
-            None,
-            ids,
-            message,
-            effect,
-            {
+            detector=NAME,
+            severity=id_severity(len(ids), population, effect, ctx.thresholds),
+            subject=None,
+            subject_kind=None,
+            interaction_ids=ids,
+            message=message,
+            billing_effect=effect,
+            details={
                 "reasons": dict(sorted(reasons.items())),
                 "system_of_record_statuses": dict(sorted(statuses.items())),
                 "sources": sorted({r["source"] for r in rows}),

@@ -15,10 +15,12 @@ queue, handler or provider) opened within the contract's resolution repeat windo
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import ibis
+
+from outcomes.metrics.repeats import repeated, with_next_contact, within_reach
+from outcomes.metrics.scope import with_workflow
 
 from .context import Context
 from .model import DetectorRun, Finding
@@ -31,21 +33,18 @@ SURVEY = "survey_selection_bias"
 def with_negative(ctx: Context) -> ibis.Table:
     """System-of-record, billable, agent-handled contacts closed in the period, with `repeat` and `negative`."""
     t = ctx.interactions
-    w = ctx.window
-    within = ibis.interval(seconds=ctx.repeat_seconds)
-    s = t.filter(ctx.sor(t)).select(
-        "interaction_id", "customer_id", "provider", "handled_by", "agent_id", "queue", "status", "reopened",
-        "csat", "opened_at", "closed_at",
+    rule = ctx.repeat_rule
+    s = with_workflow(ctx.contract, t.filter(ctx.sor(t))).select(
+        "interaction_id", "customer_id", "provider", "handled_by", "agent_id", "queue", "workflow", "source",
+        "status", "reopened", "csat", "opened_at", "closed_at",
     )  # fmt: skip
     first = s.filter(ctx.closed_in(s)).opened_at.min()
-    s = s.filter(s.opened_at >= first, s.opened_at <= w.end + timedelta(seconds=ctx.repeat_seconds))
-    order = [s.opened_at, ibis.asc(s.closed_at, nulls_first=False), s.interaction_id]
-    nxt = s.opened_at.lead().over(ibis.window(group_by=s.customer_id, order_by=order))
-    s = s.mutate(next_opened=ibis.ifelse(s.customer_id.notnull(), nxt, ibis.null("timestamp")))
+    s = s.filter(s.opened_at >= first, within_reach(s, ctx.window.end, rule))
+    s = with_next_contact(ctx.contract, rule, s)
     s = s.filter(
         ctx.closed_in(s), ctx.billable(s), s.handled_by.fill_null("") == "agent", s.agent_id.notnull()
     )
-    repeat = s.next_opened.notnull() & (s.next_opened <= s.closed_at + within)
+    repeat = s.customer_id.notnull() & repeated(s, rule)
     s = s.mutate(repeat=repeat, bad_close=s.reopened.fill_null(False) | repeat)
     return s.mutate(negative=s.bad_close | (s.status.fill_null("") == "transferred"))
 
@@ -92,7 +91,16 @@ def premature_closure(ctx: Context) -> DetectorRun:
             f"gives {g.expected:.1f} ({_pct(g.expected_rate)}); Holm-adjusted p = {g.p_adjusted:.2g}"
         )
         run.findings.append(
-            Finding(PREMATURE, severity, g.subject, "agent", ids, message, effect, _test_details(g, ids, counted))
+            Finding(
+                detector=PREMATURE,
+                severity=severity,
+                subject=g.subject,
+                subject_kind="agent",
+                interaction_ids=ids,
+                message=message,
+                billing_effect=effect,
+                details=_test_details(g, ids, counted),
+            )
         )
     return run
 
@@ -136,7 +144,16 @@ def survey_selection_bias(ctx: Context) -> DetectorRun:
             "no outcome fee depends on survey coverage; CSAT service levels and min_csat exclusions do"
         )
         run.findings.append(
-            Finding(SURVEY, severity, g.subject, "agent", ids, message, Decimal("0.00"), details)
+            Finding(
+                detector=SURVEY,
+                severity=severity,
+                subject=g.subject,
+                subject_kind="agent",
+                interaction_ids=ids,
+                message=message,
+                billing_effect=Decimal("0.00"),
+                details=details,
+            )
         )
     return run
 

@@ -66,14 +66,14 @@ def detect(ctx: Context) -> DetectorRun:
     )
     run.findings.append(
         Finding(
-            NAME,
-            id_severity(len(rows), population, effect, ctx.thresholds),
-            None,
-            None,
-            ids,
-            message,
-            effect,
-            {
+            detector=NAME,
+            severity=id_severity(len(rows), population, effect, ctx.thresholds),
+            subject=None,
+            subject_kind=None,
+            interaction_ids=ids,
+            message=message,
+            billing_effect=effect,
+            details={
                 "counted_by_contract": len(counted),
                 "return_channels": dict(sorted(channels.items())),
                 "returns": {x["interaction_id"]: x["return_id"] for x in rows},

@@ -13,12 +13,12 @@ import pyarrow as pa
 
 from outcomes.contract.schema import Contract
 from outcomes.metrics.outcomes import Clocks, evidence
+from outcomes.metrics.repeats import RepeatRule
 from outcomes.metrics.scope import Window, billable, closed_in
 from outcomes.period import Period
+from outcomes.pricing.charge_models import last_unit_price
 from outcomes.pricing.glide import phase_for
 from outcomes.pricing.money import round_money
-from outcomes.pricing.outcome_fee import price_count
-from outcomes.pricing.tiers import normalise
 
 from .model import Thresholds
 
@@ -63,15 +63,19 @@ class Context:
         return self.contract.default_workflow()
 
     @property
-    def repeat_seconds(self) -> int:
-        """The repeat window of the contract's resolution outcome (the one the metric library's repeat rate
-        uses), else the default."""
+    def repeat_rule(self) -> RepeatRule:
+        """The window of the contract's resolution outcome (the one the metric library's repeat rate uses),
+        else the default, for any return of the same customer: a return in another workflow, which a rule
+        with `same: [customer, workflow]` does not count, is exactly what a premature-closure finding prices."""
         from outcomes.metrics.library import outcome_of_kind
 
         found = outcome_of_kind(self.contract, "resolution")
-        if found is not None and found[1].repeat_contact is not None:
-            return found[1].repeat_contact.within
-        return self.thresholds.default_repeat_seconds
+        rule = RepeatRule.of(found[1]) if found is not None else None
+        return RepeatRule(rule.within if rule else self.thresholds.default_repeat_seconds, ("customer",))
+
+    @property
+    def repeat_seconds(self) -> int:
+        return self.repeat_rule.within
 
     # -- what the contract counts -------------------------------------------------------------------
     def counted(self) -> ibis.Table:
@@ -147,13 +151,9 @@ class Prices:
         self._unit: dict[tuple[str, str], Decimal] = {}
         for fee in contract.pricing.outcome_fees:
             workflows = contract.fee_workflows(fee)
-            if fee.unit is not None:
-                unit = fee.unit
-            else:
-                # the tier the pricing core itself says the count reaches (or ends in)
-                count = max(1, sum(counts.get((fee.outcome, wf), 0) for wf in workflows))
-                _model, priced = price_count(fee, count)
-                unit = normalise(fee.prices)[priced.reached - 1].unit
+            # the tier the pricing core itself says the count reaches (or ends in); a flat fee's unit
+            count = sum(counts.get((fee.outcome, wf), 0) for wf in workflows)
+            unit = last_unit_price(fee, count)
             for wf in workflows:
                 self._unit[(fee.outcome, wf)] = unit * factor
 

@@ -51,7 +51,7 @@ class Thresholds:
         return asdict(self)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Finding:
     """One pattern found: where (subject), which contacts, how bad, and the money it moves under the contract."""
 

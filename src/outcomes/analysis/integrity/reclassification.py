@@ -83,14 +83,14 @@ def detect(ctx: Context) -> DetectorRun:
         )
         run.findings.append(
             Finding(
-                NAME,
-                id_severity(len(ids), population, effect, ctx.thresholds),
-                wf,
-                "workflow",
-                ids,
-                message,
-                effect,
-                {
+                detector=NAME,
+                severity=id_severity(len(ids), population, effect, ctx.thresholds),
+                subject=wf,
+                subject_kind="workflow",
+                interaction_ids=ids,
+                message=message,
+                billing_effect=effect,
+                details={
                     "from_workflows": dict(sorted(origins.items())),
                     "counted_by_contract": n_counted,
                     "moves_down_or_equal_price": down,

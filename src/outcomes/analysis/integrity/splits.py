@@ -90,14 +90,14 @@ def detect(ctx: Context) -> DetectorRun:
         "resolutions in these groups are counted by the contract"
     )
     finding = Finding(
-        NAME,
-        id_severity(len(rows), population, effect, ctx.thresholds),
-        None,
-        None,
-        ids,
-        message,
-        effect,
-        {
+        detector=NAME,
+        severity=id_severity(len(rows), population, effect, ctx.thresholds),
+        subject=None,
+        subject_kind=None,
+        interaction_ids=ids,
+        message=message,
+        billing_effect=effect,
+        details={
             "groups": len(groups),
             "counted_in_groups": sum(1 for i in ids if i in counted),
             "extra_counted": billed_extra,
