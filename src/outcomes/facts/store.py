@@ -32,8 +32,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import ibis
 
+from . import rejects
 from .dialect import EVIDENCE_COMPRESSION, to_sql
 from .errors import IngestError
+from .quarantine import quarantine_once
 from .schema import DDL, KINDS, SCHEMA_VERSION, Kind
 from .sources import Source, detect_format, ident, lit, open_source, read_error_text
 from .validate import StageQuery, raw_query, row_hash_sql, stage_query
@@ -409,6 +411,7 @@ class FactsStore:
         hasher = threading.Thread(target=_file_sha256, args=(path, sha), daemon=True)
         hasher.start()
         try:
+            rejects.clear(self.con)
             source = open_source(self.con, spec, path, fmt_name)
             query = stage_query(spec, source, timezone=timezone, now=moment)
             staged = self._stage(spec, path, source, query, report)
@@ -416,6 +419,10 @@ class FactsStore:
             self.con.begin()
             try:
                 summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
+                found = rejects.quarantine(self.con, int(summary.batch), spec.name, staged.file, len(source.types))
+                if found:
+                    rejects.add_to_batch(self.con, summary, found)
+                quarantine_once(self.con, int(summary.batch))
                 self.con.commit()
             except BaseException as exc:
                 try:
@@ -430,6 +437,7 @@ class FactsStore:
             raise
         finally:
             self._drop_temps()
+            rejects.clear(self.con)
             hasher.join()
         return summary
 
@@ -530,6 +538,7 @@ class FactsStore:
                     "UPDATE batches SET rows = ?, skipped = ?, reasons = ? WHERE batch = ?",
                     [summary.rows, skipped, json.dumps(summary.reasons, sort_keys=True), batch],
                 )
+                quarantine_once(con, int(batch))
                 con.commit()
             except BaseException as exc:
                 try:
