@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import textwrap
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
