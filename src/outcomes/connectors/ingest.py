@@ -18,6 +18,7 @@ import duckdb
 
 from outcomes.facts import FactsStore, IngestError, IngestSummary
 from outcomes.facts.sources import ident, lit, read_error_text
+from outcomes.facts.store import Check
 
 from .compile import mapped_sql
 from .mapping import Mapping, MappingError, bind_params, check_sql, load_mapping
@@ -384,9 +385,11 @@ def ingest_mapped(
     params: dict[str, str] | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    check: Check | None = None,
 ) -> MappedIngestSummary:
     """Ingest one source file through a mapping, as one batch, all or nothing. ``params`` gives the
-    mapping's parameters (``params:`` in the mapping, ``${NAME}`` in its expressions) as texts."""
+    mapping's parameters (``params:`` in the mapping, ``${NAME}`` in its expressions) as texts; ``check``
+    runs before the batch commits (see FactsStore.ingest)."""
     m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     path = Path(file)
     if kind != m.kind:
@@ -412,6 +415,7 @@ def ingest_mapped(
                 timezone=tz,
                 now=now,
                 progress=progress,
+                check=check,
             )
         finally:
             store.con.unregister(_MAPPED)
@@ -432,10 +436,13 @@ def ingest_with_mapping(
     timezone: str | None = None,
     params: dict[str, str] | None = None,
     progress: Progress | None = None,
+    check: Check | None = None,
 ) -> MappedIngestSummary:
     """``outcomes ingest KIND FILE --mapping MAP [--param KEY=VALUE ...]``: ingest into the workspace's
     facts store. ``params``: the mapping's parameters (see ``cli_mapping.parse_params``)."""
-    return ingest_mapped(ws.facts(), kind, file, mapping, timezone=timezone, params=params, progress=progress)
+    return ingest_mapped(
+        ws.facts(), kind, file, mapping, timezone=timezone, params=params, progress=progress, check=check
+    )
 
 
 @dataclass

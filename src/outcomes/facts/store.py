@@ -41,6 +41,8 @@ from .sources import Source, detect_format, ident, lit, open_source, read_error_
 from .validate import StageQuery, raw_query, row_hash_sql, stage_query
 
 Progress = Callable[[str, int, int], None]
+#: Called inside an ingest's transaction before it commits (see FactsStore.ingest); raising rolls it back.
+Check = Callable[[duckdb.DuckDBPyConnection, "IngestSummary"], None]
 
 _STAGE = "_facts_stage"
 _GROUPS = "_facts_groups"
@@ -386,6 +388,7 @@ class FactsStore:
         timezone: str | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
+        check: Check | None = None,
     ) -> IngestSummary:
         """Ingest one canonical file as one batch; all or nothing.
 
@@ -393,7 +396,9 @@ class FactsStore:
         timestamp texts (without it they are quarantined as ``missing_timezone``). ``now``: the time of
         ingest (default: the current time), used for ``future_timestamp`` and recorded as ``ingested_at``.
         ``progress(stage, done, total)`` is called on the caller's thread with stages ``read`` (percent of
-        the file, total 100), ``validate`` (rows) and ``write`` (steps).
+        the file, total 100), ``validate`` (rows) and ``write`` (steps). ``check(con, summary)`` is called
+        inside the write transaction, after the batch is written and before it is committed: an exception it
+        raises rolls the whole batch back (e.g. the refusal of a change to a settled period).
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be 'interactions' or 'events', not {kind!r}")
@@ -423,6 +428,8 @@ class FactsStore:
                 if found:
                     rejects.add_to_batch(self.con, summary, found)
                 quarantine_once(self.con, int(summary.batch))
+                if check is not None:
+                    check(self.con, summary)
                 self.con.commit()
             except BaseException as exc:
                 try:
@@ -451,6 +458,7 @@ class FactsStore:
         timezone: str | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
+        check: Check | None = None,
     ) -> IngestSummary:
         """Ingest a SQL relation (a connector's mapped source) as one batch, through the same validation
         and write path as :meth:`ingest`; all or nothing.
@@ -539,6 +547,8 @@ class FactsStore:
                     [summary.rows, skipped, json.dumps(summary.reasons, sort_keys=True), batch],
                 )
                 quarantine_once(con, int(batch))
+                if check is not None:
+                    check(con, summary)
                 con.commit()
             except BaseException as exc:
                 try:
