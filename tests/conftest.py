@@ -8,10 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from outcomes.contract import read_contract
 from outcomes.settlement.settle import compute
 from outcomes.workspace import init_workspace
+
+# Property tests assert properties, not speed: no per-example deadline (a loaded CI machine must not fail them;
+# performance is measured by `make bench`).
+settings.register_profile("outcomes", deadline=None)
+settings.load_profile("outcomes")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 if not SHARED.exists():  # a fresh clone sits beside shared/ too (see ../shared/tools/fresh-clone-check)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from conftest import SCENARIO_NOW
 from outcomes.settlement.settle import settle
 
 CONTRACT = """
@@ -167,7 +168,7 @@ def test_after_the_term_only_adjustments_are_settled(scenario):
         clock=False,
         header=HEADER,
     )
-    january = settle(s.ws.ledger(), s.ws.facts(), "late", "2027-01")
+    january = settle(s.ws.ledger(), s.ws.facts(), "late", "2027-01", now=SCENARIO_NOW)
     assert [ln.kind for ln in january.lines] == ["adjustment"]
     assert january.total == Decimal("-10.00")
     assert "credit_note" in {n["code"] for n in january.notices}  # shown, never hidden

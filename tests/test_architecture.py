@@ -81,3 +81,21 @@ def test_the_command_line_starts_without_an_engine():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_both_facts_engines_implement_the_facts_interface():
+    """Settlement and analyses are written against `Facts`: every method of it exists on both engines with
+    the same parameters (the conformance suite checks they also answer the same)."""
+    import inspect
+
+    from outcomes.facts import Facts, FactsStore
+    from outcomes.facts.spark import SparkFacts
+
+    wanted = {n for n, v in vars(Facts).items() if callable(v) and not n.startswith("_")}
+    assert wanted >= {"interactions", "digest", "write_evidence", "contact_clock"}
+    for engine in (FactsStore, SparkFacts):
+        for name in sorted(wanted):
+            assert hasattr(engine, name), f"{engine.__name__} lacks {name}"
+            want = list(inspect.signature(getattr(Facts, name)).parameters)
+            got = list(inspect.signature(getattr(engine, name)).parameters)
+            assert got[: len(want)] == want, f"{engine.__name__}.{name}{got} differs from Facts.{name}{want}"

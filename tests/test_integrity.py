@@ -10,14 +10,12 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-import typer
 from statsmodels.stats.multitest import multipletests
 from typer.testing import CliRunner
 
 from outcomes.analysis.integrity import DETECTORS, Prices, Thresholds, collect
 from outcomes.analysis.integrity.model import id_severity
 from outcomes.analysis.integrity.stats import GroupTest, holm, standardised
-from outcomes.cli.integrity import integrity_command
 from outcomes.contract.schema import Contract
 from outcomes.period import Period
 
@@ -314,8 +312,8 @@ def test_id_severity_rules():
 
 # --- the command ---------------------------------------------------------------------------------------------
 def _cli():
-    app = typer.Typer()
-    app.command()(integrity_command)
+    from outcomes.cli import app
+
     return app
 
 
@@ -323,7 +321,7 @@ def test_command_prints_json_findings(scenario):
     s = scenario(CONTRACT)
     s.rows("\n".join([_row("a1", "a", T0), _row("a2", "a", T0 + timedelta(minutes=15), queue="disputes")]),
            header=HEADER)  # fmt: skip
-    res = CliRunner().invoke(_cli(), ["gaming", "--period", "2026-06", "--json", "-w", str(s.ws.root)])
+    res = CliRunner().invoke(_cli(), ["integrity", "gaming", "--period", "2026-06", "--json", "-w", str(s.ws.root)])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [d["detector"] for d in doc["detectors"]] == list(DETECTORS)
@@ -333,7 +331,7 @@ def test_command_prints_json_findings(scenario):
         "interaction_ids": ["a1", "a2"], "billing_effect": "4.00",
     }  # fmt: skip
     assert doc["billing_effect"] == "4.00" and doc["currency"] == "USD"
-    table = CliRunner().invoke(_cli(), ["gaming", "--period", "2026-06", "-w", str(s.ws.root)])
+    table = CliRunner().invoke(_cli(), ["integrity", "gaming", "--period", "2026-06", "-w", str(s.ws.root)])
     assert table.exit_code == 0 and "CRITICAL split_tickets" in table.stdout and "a1, a2" in table.stdout
 
 
@@ -347,7 +345,7 @@ def test_command_prints_json_findings(scenario):
 )
 def test_command_names_bad_input(scenario, args, message):
     s = scenario(CONTRACT)
-    res = CliRunner().invoke(_cli(), ["gaming", *args, "-w", str(s.ws.root)])
+    res = CliRunner().invoke(_cli(), ["integrity", "gaming", *args, "-w", str(s.ws.root)])
     assert res.exit_code == 1 and message in res.stderr
 
 

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from outcomes.analysis.right_channels import RightChannelsError, parse_right_channels
 from outcomes.analysis.scorecard import GROUPS, SCORECARD_METRICS, ScorecardError, collect, scorecard, to_csv
-from outcomes.cli.scorecard import scorecard_command
 from outcomes.settlement.settle import settle
 
 CONTRACT = """
@@ -221,13 +220,9 @@ def test_pure_layout_and_csv():
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
+    """The real command line: errors are reported by its root group, as for a user."""
+    from outcomes.cli import app
 
-    @app.callback()
-    def main() -> None:
-        """Test group so that `scorecard` is a subcommand."""
-
-    app.command("scorecard")(scorecard_command)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -65,10 +66,14 @@ def test_periods_outside_the_term_and_unknown_contracts_are_refused(tmp_path):
     from outcomes.ledger import LedgerError
 
     ws = _workspace(tmp_path, "ws", [WORKED_MONTH / "interactions.csv"])
-    with pytest.raises(LedgerError, match="no version .* in effect on 2025-12-01"):
+    # the version of a period before the term is the first one (CONTRACT.md): the period is outside its term
+    with pytest.raises(SettlementRefused, match="2025-12 lies outside the term of worked-example"):
         compute(ws.ledger(), ws.facts(), "worked-example", "2025-12")
+    with pytest.raises(SettlementRefused, match="2028-01 has not begun"):
+        compute(ws.ledger(), ws.facts(), "worked-example", "2028-01", provisional=True)
+    later = datetime(2028, 2, 1, tzinfo=UTC)
     with pytest.raises(SettlementRefused, match="after the term .* nothing to bill"):
-        compute(ws.ledger(), ws.facts(), "worked-example", "2028-01")
+        compute(ws.ledger(), ws.facts(), "worked-example", "2028-01", now=later)
     with pytest.raises(LedgerError, match="no contract 'nope'"):
         compute(ws.ledger(), ws.facts(), "nope", "2026-10")
     with pytest.raises(ValueError, match="YYYY-MM"):
@@ -152,3 +157,16 @@ def test_rerun_matches_and_fails_after_facts_change_behind_the_ledgers_back(tmp_
     con.close()
     report = json.loads(runner.invoke(app, ["rerun", "1", "-w", str(ws), "--json"]).output)
     assert [ln["match"] for ln in report["lines"]][:2] == [True, False]
+
+
+def test_settle_profile_times_every_stage_on_stderr_and_leaves_the_invoice_alone(tmp_path):
+    ws = str(tmp_path / "ws")
+    runner.invoke(app, ["init", ws])
+    runner.invoke(app, ["contract", "add", str(WORKED_MONTH / "contract.yaml"), "-w", ws])
+    runner.invoke(app, ["ingest", "interactions", str(WORKED_MONTH / "interactions.csv"), "-w", ws])
+    r = runner.invoke(app, ["settle", "worked-example", "-p", "2026-10", "-w", ws, "--json", "--profile"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["total"] == "2030.00"  # stdout stays the invoice alone
+    stages = ("resolve", "clock", "measure", "value inputs", "price", "adjustments", "finish", "record")
+    at = [r.stderr.find(f" {s} ") for s in stages]
+    assert -1 not in at and at == sorted(at), r.stderr  # every stage, in the order they run

@@ -2,6 +2,10 @@
 
 Commands find it from `--workspace DIR`, else `OUTCOMES_WORKSPACE`, else the current directory. Settings come
 from outcomes.errors import OutcomesError
+
+if TYPE_CHECKING:
+    from outcomes.facts import Facts, FactsStore
+    from outcomes.ledger import Ledger
 from `outcomes.toml` in the workspace; environment variables override them (useful in CI and containers).
 
 The facts engine is DuckDB (the file `facts.path`) unless `facts.engine = "spark"`: then settlement reads the
@@ -15,8 +19,13 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from outcomes.errors import OutcomesError
+
+if TYPE_CHECKING:
+    from outcomes.facts import Facts, FactsStore
+    from outcomes.ledger import Ledger
 
 SETTINGS_FILE = "outcomes.toml"
 
@@ -209,7 +218,7 @@ class Workspace:
     def evidence_dir(self) -> Path:
         return self.root / "evidence"
 
-    def facts(self):
+    def facts(self) -> Facts:
         """The facts engine of the settings: the DuckDB store, or the facts Spark reads."""
         if self._facts is None:
             if self.settings.engine == "spark":
@@ -218,7 +227,7 @@ class Workspace:
                 self._facts = self.duckdb_facts()
         return self._facts
 
-    def duckdb_facts(self):
+    def duckdb_facts(self) -> FactsStore:
         """The DuckDB facts store (where ingest writes, whatever the engine)."""
         if self.settings.engine != "spark":
             if self._facts is None:
@@ -274,7 +283,7 @@ class Workspace:
         except SparkFactsError as exc:
             raise WorkspaceError(str(exc)) from None
 
-    def ledger(self):
+    def ledger(self) -> Ledger:
         if self._ledger is None:
             from outcomes.ledger import Ledger
 

@@ -15,14 +15,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outcomes.analysis.right_channels import RightChannels
+from outcomes.contract.metrics import CATALOGUE
 from outcomes.contract.schema import Contract
 from outcomes.errors import OutcomesError
 from outcomes.metrics.library import MetricRequest, MetricValue
 from outcomes.period import Period
 from outcomes.settlement.service_levels import as_decimal
+
+if TYPE_CHECKING:
+    from outcomes.facts import Facts
+    from outcomes.workspace import Workspace
 
 
 class ScorecardError(OutcomesError):
@@ -37,9 +42,13 @@ class Line:
 
     key: str
     label: str
-    unit: str  # rate | mean | score | seconds | money
     metric: str
     guardrail: bool = False
+
+    @property
+    def unit(self) -> str:
+        """rate | mean | score | seconds | money: how the value is shown (the metric catalogue's unit)."""
+        return CATALOGUE[self.metric].unit
 
 
 #: The three groups, in order, each with its rows in order (definitions: docs/scorecard.md).
@@ -48,25 +57,24 @@ GROUPS: tuple[tuple[str, str, tuple[Line, ...]], ...] = (
         "customer",
         "Customer health",
         (
-            Line("csat_top2box", "CSAT top-2-box", "rate", "csat_top2box"),
-            Line("csat_mean", "CSAT mean", "mean", "csat_mean"),
-            Line("nps", "NPS", "score", "nps"),
-            Line("ces_mean", "CES mean", "mean", "ces_mean"),
-            Line("survey_response_rate", "Survey response rate", "rate", "survey_response_rate"),
+            Line("csat_top2box", "CSAT top-2-box", "csat_top2box"),
+            Line("csat_mean", "CSAT mean", "csat_mean"),
+            Line("nps", "NPS", "nps"),
+            Line("ces_mean", "CES mean", "ces_mean"),
+            Line("survey_response_rate", "Survey response rate", "survey_response_rate"),
         ),
     ),
     (
         "financial",
         "Financial",
         (
-            Line("churn_rate", "Churn rate (contacting customers)", "rate", "churn_rate"),
-            Line("save_rate", "Save rate", "rate", "save_rate"),
-            Line("revenue_retained", "Revenue retained", "money", "revenue_retained"),
-            Line("revenue_influenced", "Revenue influenced", "money", "revenue_influenced"),
+            Line("churn_rate", "Churn rate (contacting customers)", "churn_rate"),
+            Line("save_rate", "Save rate", "save_rate"),
+            Line("revenue_retained", "Revenue retained", "revenue_retained"),
+            Line("revenue_influenced", "Revenue influenced", "revenue_influenced"),
             Line(
                 "cost_per_verified_resolution",
                 "Cost per verified resolution",
-                "money",
                 "cost_per_verified_resolution",
             ),
         ),
@@ -75,16 +83,16 @@ GROUPS: tuple[tuple[str, str, tuple[Line, ...]], ...] = (
         "operational",
         "Operational",
         (
-            Line("fcr_rate", "Verified FCR", "rate", "fcr_rate"),
-            Line("reopen_rate", "Reopen rate", "rate", "reopen_rate"),
-            Line("repeat_contact_rate", "Repeat-contact rate", "rate", "repeat_contact_rate"),
-            Line("containment_rate", "Containment", "rate", "containment_rate"),
-            Line("abandonment_rate", "Abandonment", "rate", "abandonment_rate"),
-            Line("service_level", "Service level", "rate", "service_level"),
-            Line("asa_seconds", "ASA (seconds)", "seconds", "asa_seconds"),
-            Line("aht_seconds", "AHT (seconds, guardrail)", "seconds", "aht_seconds", guardrail=True),
-            Line("qa_mean", "QA mean", "mean", "qa_mean"),
-            Line("right_channel_share", "Right-channel share", "rate", "right_channel_share"),
+            Line("fcr_rate", "Verified FCR", "fcr_rate"),
+            Line("reopen_rate", "Reopen rate", "reopen_rate"),
+            Line("repeat_contact_rate", "Repeat-contact rate", "repeat_contact_rate"),
+            Line("containment_rate", "Containment", "containment_rate"),
+            Line("abandonment_rate", "Abandonment", "abandonment_rate"),
+            Line("service_level", "Service level", "service_level"),
+            Line("asa_seconds", "ASA (seconds)", "asa_seconds"),
+            Line("aht_seconds", "AHT (seconds, guardrail)", "aht_seconds", guardrail=True),
+            Line("qa_mean", "QA mean", "qa_mean"),
+            Line("right_channel_share", "Right-channel share", "right_channel_share"),
         ),
     ),
 )
@@ -345,7 +353,7 @@ def to_json(card: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------ the I/O
 
 
-def _settled_evidence(facts: Any, settled: Any, contract: Contract) -> Any:
+def _settled_evidence(facts: Facts, settled: Any, contract: Contract) -> Any:
     """The evidence a settlement of the period wrote, when the facts and the contract version are the ones it
     measured (same digest): the scorecard reads it instead of verifying every outcome again."""
     if settled is None or not settled.outcomes or settled.version != contract.version:
@@ -359,7 +367,7 @@ def _settled_evidence(facts: Any, settled: Any, contract: Contract) -> Any:
 
 
 def collect(
-    ws: Any,
+    ws: Workspace,
     contract_id: str,
     period_label: str,
     *,
@@ -376,19 +384,15 @@ def collect(
     it is undefined when the period is not settled, and for a single workflow (the total is the contract's).
     """
     from outcomes.ledger import LedgerError
-    from outcomes.ledger.store import load_version
     from outcomes.metrics.library import measure_metrics
-    from outcomes.metrics.outcomes import Clocks
-    from outcomes.metrics.scope import Window
+    from outcomes.settlement.resolve import latest_version, period_of, resolve
 
     ledger = ws.ledger()
     facts = ws.facts()
-    latest_row = ledger.contract_version(contract_id)
-    latest = load_version(latest_row)
-    kind = latest.period
+    latest = latest_version(ledger, contract_id)
     try:
-        period = Period.parse(period_label, kind)
-        base = Period.parse(baseline, kind) if baseline is not None else period.previous()
+        period = period_of(ledger, contract_id, period_label)
+        base = period_of(ledger, contract_id, baseline) if baseline is not None else period.previous()
     except ValueError as exc:
         raise ScorecardError(str(exc)) from None
     if workflow is not None and workflow not in latest.workflows:
@@ -403,28 +407,28 @@ def collect(
     contracts: dict[str, Contract] = {}
     for label, p in wanted.items():
         try:
-            contract, _row = ledger.contract_for(contract_id, p.start)
+            res = resolve(ledger, facts, contract_id, p)
         except LedgerError as exc:
             values[label] = str(exc)
             continue
+        contract = res.contract
         contracts[label] = contract
         if workflow is not None and workflow not in contract.workflows:
             values[label] = f"workflow {workflow!r} is not in version {contract.version} of {contract_id}"
             continue
-        if p.end <= contract.term.start or p.start > contract.term.end:
+        if not res.in_term:
             values[label] = (
                 f"outside the term of {contract_id} ({contract.term.start} to {contract.term.end})"
             )
             continue
         settled = ledger.find_settlement(contract_id, label)
         total = Decimal(settled.total) if settled is not None and workflow is None else None
-        clocks = Clocks(contacts=facts.contact_clock(contract.system_of_record), events=facts.event_clock())
         measured = measure_metrics(
             contract,
             interactions,
             events,
-            Window.of(contract, p),
-            clocks,
+            res.window,
+            res.clocks,
             requests(contract, workflow, right_channels),
             settled_total=total,
             evidence=_settled_evidence(facts, settled, contract),

@@ -90,7 +90,7 @@ def scorecard_command(
     With --chart DIR, also writes one chart per group (SVG or PNG): each metric's trend on its own axis, the
     baseline dashed.
     """
-    from outcomes.analysis.right_channels import RightChannelsError, read_right_channels
+    from outcomes.analysis.right_channels import read_right_channels
     from outcomes.analysis.scorecard import DEFAULT_TREND, collect, to_csv, to_json
 
     if as_json and as_csv:
@@ -102,13 +102,7 @@ def scorecard_command(
         except OSError as exc:
             err.print(f"error: cannot write the charts into {chart}: {exc.strerror or exc}", markup=False)
             raise typer.Exit(1) from None
-    mapping = None
-    if right_channels is not None:
-        try:
-            mapping = read_right_channels(right_channels)
-        except RightChannelsError as exc:
-            err.print(f"error: {exc}", markup=False)
-            raise typer.Exit(1) from None
+    mapping = read_right_channels(right_channels) if right_channels is not None else None
     with open_workspace(workspace) as ws, err.status(f"measuring the scorecard of {contract} {period}…"):
         card = collect(
             ws,

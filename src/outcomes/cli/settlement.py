@@ -23,6 +23,9 @@ def settle(
     ] = False,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the invoice as CSV.")] = False,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Also print the seconds each stage took (on stderr).")
+    ] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Compute and record the period's settlement (immutable, fingerprinted) and print the invoice."""
@@ -32,6 +35,19 @@ def settle(
         with err.status(f"settling {contract_id} {period}…"):
             result = run(ws.ledger(), ws.facts(), contract_id, period, provisional=provisional)
         _show_invoice(result.to_dict(), as_json, as_csv)
+        if profile:
+            _show_profile(result.timings)
+
+
+def _show_profile(timings: dict[str, float]) -> None:
+    from outcomes.settlement.stages import STAGES
+
+    t = Table("stage", "seconds", title="where the time went", title_justify="left")
+    for stage in STAGES:
+        if stage in timings:
+            t.add_row(stage, f"{timings[stage]:.3f}")
+    t.add_row("total", f"{sum(timings.values()):.3f}")
+    err.print(t)
 
 
 def _show_invoice(inv: dict[str, Any], as_json: bool, as_csv: bool) -> None:
@@ -238,7 +254,8 @@ def status(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Where each contract stands: data clocks, last settlement, the next period and when it can be settled,
-    and notices such as review triggers."""
+    every period of the term up to the data clock that is not settled yet, and notices such as review
+    triggers."""
     from outcomes.settlement.status import contract_status
 
     with open_workspace(workspace) as ws:
@@ -272,5 +289,14 @@ def status(
                     else f"once contacts after {nxt['settleable_after']} are ingested"
                 )
                 out.print(f"next period: {nxt['period']}, settleable {when}")
+            unsettled = st["unsettled"]
+            if unsettled:
+                ready = [u["period"] for u in unsettled if u["settleable"]]
+                waiting = [u["period"] for u in unsettled if not u["settleable"]]
+                out.print(
+                    f"unsettled up to the data clock: {len(unsettled)}"
+                    + (f"; settleable now: {', '.join(ready)}" if ready else "")
+                    + (f"; waiting for data: {', '.join(waiting)}" if waiting else "")
+                )
             for n in st["notices"]:
                 out.print(f"notice ({n['code']}): {n['message']}", markup=False)

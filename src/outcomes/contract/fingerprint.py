@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .rules import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
+from .metrics import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
 from .schema import Audit, Contract, Target, duration_text
 
 

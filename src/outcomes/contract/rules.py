@@ -14,55 +14,26 @@ from decimal import Decimal
 
 from .currency import minor_unit
 from .issues import Issue, Locator
+from .metrics import (
+    CATALOGUE,
+    CONTRACT_METRICS,
+)
 from .names import id_problem
 from .schema import Contract, Outcome, OutcomeFee, decimal_places
 
 Rule = Callable[[Contract, Locator], list[Issue]]
 
-# Metric names of METRICS.md, with the range a value can take (None: unbounded on that side).
+# Derived from the metric catalogue (contract/metrics.py): the names a contract may use, their ranges, the
+# outcome kind each one needs, and the one that is circular.
 METRIC_RANGES: dict[str, tuple[Decimal | None, Decimal | None]] = {
-    "offered": (Decimal(0), None),
-    "handled": (Decimal(0), None),
-    "abandonment_rate": (Decimal(0), Decimal(1)),
-    "service_level": (Decimal(0), Decimal(1)),
-    "asa_seconds": (Decimal(0), None),
-    "aht_seconds": (Decimal(0), None),
-    "fcr_rate": (Decimal(0), Decimal(1)),
-    "verified_resolution_rate": (Decimal(0), Decimal(1)),
-    "reopen_rate": (Decimal(0), Decimal(1)),
-    "repeat_contact_rate": (Decimal(0), Decimal(1)),
-    "containment_rate": (Decimal(0), Decimal(1)),
-    "bot_resolution_rate": (Decimal(0), Decimal(1)),
-    "csat_top2box": (Decimal(0), Decimal(1)),
-    "csat_mean": (Decimal(1), Decimal(5)),
-    "survey_response_rate": (Decimal(0), Decimal(1)),
-    "nps": (Decimal(-100), Decimal(100)),
-    "ces_mean": (Decimal(1), Decimal(7)),
-    "qa_mean": (Decimal(0), Decimal(100)),
-    "save_rate": (Decimal(0), Decimal(1)),
-    "churn_rate": (Decimal(0), Decimal(1)),
-    "revenue_retained": (Decimal(0), None),
-    "revenue_influenced": (Decimal(0), None),
-    "cost_per_verified_resolution": (None, None),
+    n: (CATALOGUE[n].low, CATALOGUE[n].high) for n in CONTRACT_METRICS
 }
-METRIC_NAMES: frozenset[str] = frozenset(METRIC_RANGES)
-
-# Metrics defined through an outcome of the contract (METRICS.md): they need an outcome of that kind.
+METRIC_NAMES: frozenset[str] = frozenset(CONTRACT_METRICS)
 METRIC_OUTCOME_KIND: dict[str, str] = {
-    "fcr_rate": "resolution",
-    "verified_resolution_rate": "resolution",
-    "cost_per_verified_resolution": "resolution",
-    "containment_rate": "containment",
-    "bot_resolution_rate": "containment",
-    "save_rate": "save",
-    "revenue_retained": "save",
+    n: CATALOGUE[n].outcome_kind for n in CONTRACT_METRICS if CATALOGUE[n].outcome_kind is not None
 }
+CIRCULAR_METRICS = frozenset(n for n in CONTRACT_METRICS if CATALOGUE[n].circular)
 
-# Computed from the settled total, which service credits change: a service level on it is circular.
-CIRCULAR_METRICS = frozenset({"cost_per_verified_resolution"})
-
-DEFAULT_THRESHOLD_SECONDS = 20  # METRICS.md: service_level threshold T, default 20 s
-DEFAULT_INFLUENCE_WINDOW_SECONDS = 30 * 86400  # METRICS.md: revenue_influenced, 30 days
 
 FEES = ("pricing", "outcome_fees")
 MEASURES = ("service_levels", "measures")

@@ -51,6 +51,7 @@ versions, ``hi``/``lo`` the sums modulo 2^64 of the first/last 16 hex digits of 
 storage order, batch split or input format, and is one aggregate over one column.
 """
 
+from .engine import Facts
 from .errors import IngestError
 from .schema import (
     CHANNELS,
@@ -75,6 +76,7 @@ __all__ = [
     "KINDS",
     "REASONS",
     "STATUSES",
+    "Facts",
     "FactsStore",
     "IngestError",
     "IngestSummary",

@@ -38,11 +38,13 @@ REASONS: dict[str, str] = {
     "LINE SIZE OVER MAXIMUM": "line_too_long",
 }
 
+TEMP_TABLES = (TABLE, SCAN, _ROWS)  # dropped after every ingest
+
 OPTIONS = f", store_rejects=true, rejects_table={lit(TABLE)}, rejects_scan={lit(SCAN)}, rejects_limit=0"
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
-    for name in (TABLE, SCAN, _ROWS):
+    for name in TEMP_TABLES:
         try:
             con.execute(f"DROP TABLE IF EXISTS temp.{name}")
         except duckdb.Error:

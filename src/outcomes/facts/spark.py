@@ -42,8 +42,9 @@ import ibis
 from outcomes.errors import OutcomesError
 
 from .schema import KINDS
-from .store import DIGEST_VERSION, _check_batch, visible
-from .validate import _canon
+from .store import DIGEST_VERSION
+from .validate import canonical_text_of
+from .versions import check_batch, visible
 
 _TWO64 = 1 << 64
 FACT_TABLES = ("interactions", "events")
@@ -199,7 +200,7 @@ class SparkFacts:
         df = self.session.table(self._views[name])
         if as_of_batch is None:
             return df.where(F.col("_until").isNull())
-        b = _check_batch(as_of_batch)
+        b = check_batch(as_of_batch)
         return df.where((F.col("_batch") <= b) & (F.col("_until").isNull() | (F.col("_until") > b)))
 
     def versions(self, name: str) -> ibis.Table:
@@ -245,7 +246,7 @@ class SparkFacts:
 
     def digest(self, as_of_batch: int | None = None) -> str:
         """The digest of `FactsStore.digest`, computed by Spark from the visible versions' `_hash`."""
-        batch = self.latest_batch() if as_of_batch is None else _check_batch(as_of_batch)
+        batch = self.latest_batch() if as_of_batch is None else check_batch(as_of_batch)
         lines = [DIGEST_VERSION]
         for name in FACT_TABLES:
             n, hi, lo = self._hash_sums(name, batch)
@@ -273,7 +274,7 @@ class SparkFacts:
         out = {}
         for name in FACT_TABLES:
             text = _spark_canonical_text(name)
-            df = self._df(name, _check_batch(as_of_batch))
+            df = self._df(name, check_batch(as_of_batch))
             out[name] = int(df.where(F.col("_hash") != F.md5(F.expr(text))).count())
         return out
 
@@ -392,7 +393,7 @@ def _spark_canonical_text(name: str) -> str:
         elif f.kind == "ts":
             part = f"CAST(unix_micros(CAST({v} AS TIMESTAMP_LTZ)) AS STRING)"
         else:  # booleans, seconds and scores (6 decimals), integer scores, amounts: the same SQL works
-            part = _canon(f, v).replace("TRY_CAST", "try_cast").replace("VARCHAR", "STRING")
+            part = canonical_text_of(f, v).replace("TRY_CAST", "try_cast").replace("VARCHAR", "STRING")
         parts.append(f"coalesce({part}, '')")  # Spark's concat is NULL if any part is; DuckDB's skips it
     return "concat(" + ", chr(31), ".join(parts) + ")"
 

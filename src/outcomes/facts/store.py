@@ -22,7 +22,8 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from .quarantine import quarantine_once
 from .schema import DDL, KINDS, SCHEMA_VERSION, Kind
 from .sources import Source, detect_format, ident, lit, open_source, read_error_text
 from .validate import StageQuery, raw_query, row_hash_sql, stage_query
+from .versions import check_batch, visible
 
 Progress = Callable[[str, int, int], None]
 #: Called inside an ingest's transaction before it commits (see FactsStore.ingest); raising rolls it back.
@@ -176,7 +178,7 @@ class FactsStore:
     def _visible_sql(as_of_batch: int | None) -> str:
         if as_of_batch is None:
             return "_until IS NULL"
-        b = _check_batch(as_of_batch)
+        b = check_batch(as_of_batch)
         return f"(_batch <= {b} AND (_until IS NULL OR _until > {b}))"
 
     def versions(self, name: str) -> ibis.Table:
@@ -220,7 +222,7 @@ class FactsStore:
         ``"<version>\\n<table> <count> <sum_hi:016x> <sum_lo:016x>\\n"`` for interactions then events, and
         hashed with SHA-256. Storage order, batch split and input format do not change it.
         """
-        batch = self.latest_batch() if as_of_batch is None else _check_batch(as_of_batch)
+        batch = self.latest_batch() if as_of_batch is None else check_batch(as_of_batch)
         lines = [DIGEST_VERSION]
         for name in ("interactions", "events"):
             n, hi, lo = self._digest_sums(name, batch)
@@ -416,27 +418,44 @@ class FactsStore:
         hasher = threading.Thread(target=_file_sha256, args=(path, sha), daemon=True)
         hasher.start()
         try:
-            rejects.clear(self.con)
-            source = open_source(self.con, spec, path, fmt_name)
-            query = stage_query(spec, source, timezone=timezone, now=moment)
-            staged = self._stage(spec, path, source, query, report)
+            with self._ingesting(*rejects.TEMP_TABLES):
+                rejects.clear(self.con)
+                source = open_source(self.con, spec, path, fmt_name)
+                query = stage_query(spec, source, timezone=timezone, now=moment)
+                staged = self._stage(spec, path, source, query, report)
+                hasher.join()
+                with self._transaction():
+                    summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
+                    batch = int(summary.batch or 0)
+                    found = rejects.quarantine(self.con, batch, spec.name, staged.file, len(source.types))
+                    if found:
+                        rejects.add_to_batch(self.con, summary, found)
+                    quarantine_once(self.con, batch)
+                    if check is not None:
+                        check(self.con, summary)
+        finally:
             hasher.join()
-            self.con.begin()
+        return summary
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """All or nothing: a failure (or Ctrl-C) rolls every write of the block back."""
+        self.con.begin()
+        try:
+            yield
+            self.con.commit()
+        except BaseException as exc:
             try:
-                summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
-                found = rejects.quarantine(self.con, int(summary.batch), spec.name, staged.file, len(source.types))
-                if found:
-                    rejects.add_to_batch(self.con, summary, found)
-                quarantine_once(self.con, int(summary.batch))
-                if check is not None:
-                    check(self.con, summary)
-                self.con.commit()
-            except BaseException as exc:
-                try:
-                    self.con.rollback()
-                except duckdb.Error as failed:  # keep the original error in front
-                    exc.add_note(f"rolling the ingest back failed too: {failed}")
-                raise
+                self.con.rollback()
+            except duckdb.Error as failed:  # keep the original error in front
+                exc.add_note(f"rolling the ingest back failed too: {failed}")
+            raise
+
+    @contextmanager
+    def _ingesting(self, *temp_tables: str) -> Iterator[None]:
+        """Around an ingest: Ctrl-C surfaces as KeyboardInterrupt, and the temporary tables are dropped."""
+        try:
+            yield
         except Exception as exc:
             # Ctrl-C while DuckDB runs a statement on this thread surfaces as "Query interrupted"
             if isinstance(exc, duckdb.InterruptException) or isinstance(exc.__cause__, KeyboardInterrupt):
@@ -444,9 +463,11 @@ class FactsStore:
             raise
         finally:
             self._drop_temps()
-            rejects.clear(self.con)
-            hasher.join()
-        return summary
+            for table in temp_tables:
+                try:
+                    self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+                except duckdb.Error:
+                    pass
 
     def ingest_relation(
         self,
@@ -483,7 +504,7 @@ class FactsStore:
         _file_sha256(path, sha)
         mapped = "_facts_mapped"
         con = self.con
-        try:
+        with self._ingesting(mapped):
             report("read", 0, 100)
             try:
                 self._run_with_progress(
@@ -515,8 +536,7 @@ class FactsStore:
             source = Source(fmt, relation, types, False)
             query = stage_query(spec, source, timezone=timezone, now=moment)
             staged = self._stage(spec, path, source, query, report)
-            con.begin()
-            try:
+            with self._transaction():
                 summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
                 batch = summary.batch
                 con.execute(
@@ -546,26 +566,9 @@ class FactsStore:
                     "UPDATE batches SET rows = ?, skipped = ?, reasons = ? WHERE batch = ?",
                     [summary.rows, skipped, json.dumps(summary.reasons, sort_keys=True), batch],
                 )
-                quarantine_once(con, int(batch))
+                quarantine_once(con, int(batch or 0))
                 if check is not None:
                     check(con, summary)
-                con.commit()
-            except BaseException as exc:
-                try:
-                    con.rollback()
-                except duckdb.Error as failed:
-                    exc.add_note(f"rolling the ingest back failed too: {failed}")
-                raise
-        except Exception as exc:
-            if isinstance(exc, duckdb.InterruptException) or isinstance(exc.__cause__, KeyboardInterrupt):
-                raise KeyboardInterrupt from exc
-            raise
-        finally:
-            self._drop_temps()
-            try:
-                con.execute(f"DROP TABLE IF EXISTS temp.{mapped}")
-            except duckdb.Error:
-                pass
         return summary
 
     def _stage(self, spec: Kind, path: Path, source: Source, query: StageQuery, report: Progress) -> _Staged:
@@ -812,25 +815,8 @@ class FactsStore:
                 pass
 
 
-def visible(t: ibis.Table, name: str, as_of_batch: int | None) -> ibis.Table:
-    """The versions of a facts table visible now (or as of a batch), with its canonical columns: one rule
-    for every engine."""
-    if as_of_batch is None:
-        t = t.filter(t._until.isnull())
-    else:
-        b = _check_batch(as_of_batch)
-        t = t.filter((t._batch <= b) & (t._until.isnull() | (t._until > b)))
-    return t.select(*KINDS[name].columns)
-
-
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
-
-
-def _check_batch(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"as_of_batch must be a batch number (an integer >= 0), not {value!r}")
-    return value
 
 
 def _check_timezone(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:

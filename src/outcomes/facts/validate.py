@@ -307,7 +307,7 @@ def _add_timestamp(plan: Plan, f: Field, src_type: str, raw: str, tz: str | None
         )
 
 
-def _canon(f: Field, v: str) -> str:
+def canonical_text_of(f: Field, v: str) -> str:
     """SQL of the canonical text of one typed value (NULL stays NULL: an empty field)."""
     if f.kind in ("text", "enum"):
         # a text never is '' (empty texts are NULL); one holding the separator U+001F, or starting with the
@@ -334,7 +334,7 @@ def canonical_text_sql(kind: Kind, values: dict[str, str] | None = None) -> str:
     parts = []
     for f in kind.fields:
         col = (values or {}).get(f.name, ident(f.name))
-        parts.append(_canon(f, col))
+        parts.append(canonical_text_of(f, col))
     return "concat(" + ", chr(31), ".join(parts) + ")"
 
 

@@ -26,7 +26,12 @@ from typing import Any
 
 import ibis
 
-from outcomes.contract.rules import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
+from outcomes.contract.metrics import (
+    CATALOGUE,
+    CONTRACT_METRICS,
+    DEFAULT_INFLUENCE_WINDOW_SECONDS,
+    DEFAULT_THRESHOLD_SECONDS,
+)
 from outcomes.contract.schema import Contract, Outcome
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.repeats import (
@@ -39,39 +44,15 @@ from outcomes.metrics.repeats import (
 )
 from outcomes.metrics.scope import Window, billable, closed_in, with_workflow
 
-#: Every metric of METRICS.md, in the order of its table.
-METRIC_NAMES: tuple[str, ...] = (
-    "offered",
-    "handled",
-    "abandonment_rate",
-    "service_level",
-    "asa_seconds",
-    "aht_seconds",
-    "fcr_rate",
-    "verified_resolution_rate",
-    "reopen_rate",
-    "repeat_contact_rate",
-    "containment_rate",
-    "bot_resolution_rate",
-    "csat_top2box",
-    "csat_mean",
-    "survey_response_rate",
-    "nps",
-    "ces_mean",
-    "qa_mean",
-    "save_rate",
-    "churn_rate",
-    "revenue_retained",
-    "revenue_influenced",
-    "cost_per_verified_resolution",
-)
+#: Every metric a contract can name (METRICS.md), in the order of its table (contract/metrics.py).
+METRIC_NAMES: tuple[str, ...] = CONTRACT_METRICS
 
 #: Metrics this project defines beyond METRICS.md (docs/metrics.md, "Beyond METRICS.md"). They can be measured
 #: and shown (the scorecard) but are not contract metrics: service levels and triggers cannot name them.
-EXTRA_METRICS: tuple[str, ...] = ("right_channel_share",)
+EXTRA_METRICS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if not m.contract)
 
 #: Metrics that count contacts opened in the period; all others count contacts closed in it.
-DEMAND_METRICS: frozenset[str] = frozenset({"offered", "abandonment_rate", "service_level", "asa_seconds"})
+DEMAND_METRICS: frozenset[str] = frozenset(n for n, m in CATALOGUE.items() if m.basis == "opened")
 
 #: The channels on which a contact waits in a queue and can be answered (service_level).
 LIVE_CHANNELS: tuple[str, ...] = ("voice", "chat", "messaging")

@@ -21,6 +21,7 @@ from typing import Any
 
 import ibis
 
+from outcomes.contract.metrics import CATALOGUE
 from outcomes.contract.schema import Contract, LiftSegment
 from outcomes.errors import OutcomesError
 from outcomes.metrics.library import MetricPlan, MetricRequest
@@ -32,10 +33,7 @@ CRITERIA: tuple[str, ...] = ("queue", "agent", "customer", "workflow")
 
 #: The metrics an uplift can estimate: (natural unit resampled, which direction is better).
 UPLIFT_METRICS: dict[str, tuple[str, str]] = {
-    "save_rate": ("customer", "higher"),
-    "churn_rate": ("customer", "lower"),
-    "csat_top2box": ("contact", "higher"),
-    "fcr_rate": ("contact", "higher"),
+    n: (m.uplift, m.better) for n, m in CATALOGUE.items() if m.uplift is not None and m.better is not None
 }
 
 

@@ -10,13 +10,20 @@ changed, each pointing at the line it corrects and saying which contacts changed
 from __future__ import annotations
 
 import json
+import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
 from outcomes.ledger import Ledger, Settlement
 from outcomes.pricing.lines import ADJUSTMENT, Line
+from outcomes.pricing.money import round_money
+from outcomes.settlement.resolve import resolve
+from outcomes.settlement.stages import price_resolved
+
+if TYPE_CHECKING:
+    from outcomes.facts import Facts
 
 SAMPLE = 20
 
@@ -67,7 +74,7 @@ def billed_so_far(ledger: Ledger, contract_id: str, period: str) -> dict[str, di
     return out
 
 
-def fate_changes(facts, before_table: str | None, after_table: str) -> list[dict[str, Any]]:
+def fate_changes(facts: Facts, before_table: str | None, after_table: str) -> list[dict[str, Any]]:
     """Contacts whose fate changed between the settled evidence and today's, by transition, with sample ids.
 
     An Ibis expression over the two evidence tables, run by the facts engine (DuckDB or Spark): per outcome
@@ -134,7 +141,7 @@ def fate_changes(facts, before_table: str | None, after_table: str) -> list[dict
 
 
 def adjustments_for(
-    ledger: Ledger, facts, settled: Settlement, repriced_lines: list[Line], evidence_table: str, digest: str
+    ledger: Ledger, facts: Facts, settled: Settlement, repriced_lines: list[Line], evidence_table: str, digest: str
 ) -> list[Line]:
     """Adjustment lines for one earlier period, given its lines re-priced from today's facts."""
     billed = billed_so_far(ledger, settled.contract, settled.period)
@@ -187,3 +194,59 @@ def adjustments_for(
             )
         )
     return out
+
+
+def reprice(ledger: Ledger, facts: Facts, settled: Settlement, batch: int, digest: str) -> list[Line]:
+    """One earlier settled period priced again from the facts as of `batch`, under its own contract version
+    (measure, value inputs and price, as provisional: no refusal for open windows), and billed as the
+    difference from what was billed for it so far."""
+    table = f"evidence_adj_{uuid.uuid4().hex[:12]}"
+    try:
+        res = resolve(ledger, facts, settled.contract, settled.period, as_of_batch=batch, version=settled.version)
+        again = price_resolved(ledger, facts, res, table).finished(res.contract, [])
+        return adjustments_for(ledger, facts, settled, again.lines, table, digest)
+    finally:
+        facts.drop_table(table)
+
+
+def adjustment_lines(
+    ledger: Ledger, facts: Facts, contract_id: str, before: str, batch: int, digest: str
+) -> list[Line]:
+    """Every earlier settled period whose facts changed since, re-priced and billed as a difference."""
+    lines: list[Line] = []
+    for s in ledger.settlements(contract_id):
+        if s.period >= before or s.input_digest == digest:
+            continue
+        lines += reprice(ledger, facts, s, batch, digest)
+    return lines
+
+
+def dispute_line(d, currency: str) -> Line:
+    """An accepted dispute billed as an adjustment of the line it disputed, at the amount agreed.
+
+    A dispute accepted without an amount is corrected through the data (the re-priced period bills it); its
+    line is then 0 and only records that the dispute was settled here.
+    """
+    amount = d.claimed_adjustment if d.claimed_adjustment is not None else Decimal("0")
+    return Line(
+        kind="adjustment",
+        label=f"dispute {d.id} accepted: {d.period} line {d.line_seq} ({d.line_label})",
+        amount=round_money(amount, currency),
+        unrounded=amount,
+        details={
+            "adjusts": {
+                "settlement": d.settlement_id,
+                "period": d.period,
+                "line": d.line_seq,
+                "kind": d.line_kind,
+                "label": d.line_label,
+            },
+            "dispute": d.id,
+            "opened_by": d.opened_by,
+            "reason": d.reason,
+            "interaction_ids": list(d.interaction_ids),
+            "amount_claimed": d.amount_claimed,
+        },
+    )
+
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.table import Table
 from ruamel.yaml import YAML
 
 from outcomes.ledger import Ledger
+
+if TYPE_CHECKING:
+    from outcomes.facts import Facts
 
 
 def _yaml(data: Any) -> str:
@@ -62,7 +65,7 @@ def clause(contract: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _samples(facts, table: str, outcome: str, workflows: list[str], n: int) -> list[dict[str, Any]]:
+def _samples(facts: Facts, table: str, outcome: str, workflows: list[str], n: int) -> list[dict[str, Any]]:
     """Up to n evidence rows per fate and reason, by interaction id: an Ibis query the facts engine runs."""
     if n <= 0:
         return []
@@ -88,7 +91,7 @@ def _samples(facts, table: str, outcome: str, workflows: list[str], n: int) -> l
 
 
 def explain_lines(
-    ledger: Ledger, facts, ref: str, line: int | None, *, sample: int = 5
+    ledger: Ledger, facts: Facts, ref: str, line: int | None, *, sample: int = 5
 ) -> list[dict[str, Any]]:
     from outcomes.settlement.invoice import invoice_dict
 

@@ -8,11 +8,14 @@ fact edited directly in the database (behind the ingest) is caught even when it 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outcomes.ledger import Ledger
 from outcomes.settlement.invoice import invoice_dict
 from outcomes.settlement.settle import compute
+
+if TYPE_CHECKING:
+    from outcomes.facts import Facts
 
 LINE_FIELDS = ("kind", "label", "quantity", "unit_price", "amount")
 
@@ -71,7 +74,7 @@ class LedgerAsOf:
         return [d for d in self._ledger.disputes(contract_id) if d.adjusted_in == self._id]
 
 
-def rerun(ledger: Ledger, facts, ref: str) -> RerunReport:
+def rerun(ledger: Ledger, facts: Facts, ref: str) -> RerunReport:
     row = ledger.settlement(ref)
     recorded = invoice_dict(row)
     table = f"evidence_rerun_{row.id}"

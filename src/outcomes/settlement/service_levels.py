@@ -7,6 +7,7 @@ pricing components.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -14,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from outcomes.contract.schema import Contract
+from outcomes.ledger import Ledger
 from outcomes.metrics.library import MetricRequest, MetricValue
 from outcomes.pricing.credits import MeasureResult, earn_back
 from outcomes.pricing.lines import Line
@@ -169,3 +171,16 @@ def trigger_notices(contract: Contract, values: Mapping[MetricRequest, MetricVal
                 }
             )
     return notices
+
+
+def settled_periods(ledger: Ledger, contract_id: str) -> list[SettledPeriod]:
+    """Earlier settlements' measure results and credits: what earn-backs count on."""
+    out = []
+    for s in ledger.settlements(contract_id):
+        credits = []
+        for ln in s.lines:
+            if ln.kind == "service_credit":
+                d = json.loads(ln.details)
+                credits.append((ln.seq, int(d["measure"]), Decimal(ln.amount), d.get("metric", "")))
+        out.append(SettledPeriod(s.id, s.period, json.loads(s.measures or "[]"), credits))
+    return out

@@ -1,86 +1,47 @@
-"""The one orchestrator: load the contract version -> check the data clock -> measure outcomes (evidence)
--> price the period -> record an immutable settlement with its fingerprint.
+"""The one orchestrator of a period, in named stages:
 
-Everything heavy runs in the facts engine through Ibis; everything priced runs in the pure pricing core.
+    resolve -> clock -> measure -> value inputs -> price -> adjustments -> finish   (compute: nothing recorded)
+    ... -> record                                                                  (settle)
+
+resolve picks the contract version, the period's window inside the term and the data clocks
+(`settlement/resolve.py`); clock refuses a period whose look-ahead windows are not yet observed (unless
+provisional); measure writes every outcome's evidence in the facts engine (`settlement/measure.py`); value
+inputs measure what the service levels, value share and automation clause need (metric library, lift gate);
+price runs the pure pricing core; adjustments re-price earlier settled periods whose facts changed and bill
+accepted disputes (`settlement/adjustments.py`); finish attaches the evidence to each line and the notices.
+Each stage is timed (`outcomes settle --profile`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
-
-import ibis
+from typing import TYPE_CHECKING, Any
 
 from outcomes import __version__
 from outcomes.contract import Contract, contract_hash
-from outcomes.errors import OutcomesError
 from outcomes.ledger import Ledger, LedgerError, Settlement, SettlementLine, SettlementOutcome, load_version
 from outcomes.ledger.audit import now_text
-from outcomes.metrics.library import MetricRequest, measure_metrics
-from outcomes.metrics.outcomes import Clocks, evidence
-from outcomes.metrics.scope import Window
 from outcomes.period import Period
-from outcomes.pricing.credits import service_credits
 from outcomes.pricing.lines import Line, jsonable
-from outcomes.pricing.money import minor_unit, money_text, round_money
-from outcomes.pricing.period_total import finish_period, price_period
-from outcomes.pricing.productivity import productivity_line
+from outcomes.pricing.money import money_text
 from outcomes.pricing.value_share import lift_notices
 from outcomes.settlement import service_levels as levels
-from outcomes.settlement.adjustments import adjustments_for
-from outcomes.settlement.value_share import lift_gate
+from outcomes.settlement.adjustments import adjustment_lines, dispute_line
+from outcomes.settlement.invoice import invoice, line_dict
+from outcomes.settlement.measure import OutcomeMeasure
+from outcomes.settlement.resolve import Resolution, period_of, resolve
+from outcomes.settlement.stages import SettlementRefused, Timer, check_clock, price_resolved
+
+if TYPE_CHECKING:
+    from outcomes.facts import Facts
 
 SAMPLE_IDS = 5
-
-
-class SettlementRefused(OutcomesError):
-    """The period cannot be settled (yet): the message says why and what to do."""
-
-    code = "settlement_refused"
-
-
-@dataclass
-class OutcomeMeasure:
-    """What one outcome measured in the period: counts by workflow, fate and reason, and the SQL behind them."""
-
-    name: str
-    kind: str
-    sql: str
-    rows: list[dict[str, Any]]  # {workflow, status, reason, n, value}
-    evidence_table: str
-
-    def counted(self) -> dict[str, int]:
-        out: dict[str, int] = defaultdict(int)
-        for r in self.rows:
-            if r["status"] == "counted":
-                out[r["workflow"]] += r["n"]
-        return dict(out)
-
-    def value(self) -> Decimal:
-        return sum(
-            (Decimal(str(r["value"])) for r in self.rows if r["status"] == "counted" and r["value"]),
-            Decimal("0"),
-        )
-
-    def summary(self, workflows: list[str] | None = None) -> dict[str, Any]:
-        """Counts by fate and reason, over the given workflows (all when None)."""
-        rows = [r for r in self.rows if workflows is None or r["workflow"] in workflows]
-        excluded: dict[str, int] = defaultdict(int)
-        for r in rows:
-            if r["status"] == "excluded":
-                excluded[r["reason"]] += r["n"]
-        return {
-            "candidates": sum(r["n"] for r in rows),
-            "counted": sum(r["n"] for r in rows if r["status"] == "counted"),
-            "pending": sum(r["n"] for r in rows if r["status"] == "pending"),
-            "excluded": dict(sorted(excluded.items())),
-        }
 
 
 @dataclass
@@ -99,6 +60,7 @@ class SettlementResult:
     measure_results: list[dict[str, Any]] = field(default_factory=list)
     metric_values: dict[str, str | None] = field(default_factory=dict)
     adjusted_disputes: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (`settle --profile`)
 
     @property
     def total(self) -> Decimal:
@@ -116,47 +78,20 @@ class SettlementResult:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "settlement": self.settlement_id,
-            "contract": self.contract.contract,
-            "version": self.contract.version,
-            "period": self.period.label,
-            "status": self.status,
-            "fingerprint": self.fingerprint,
-            "currency": self.contract.currency,
-            "lines": [line_dict(ln, self.contract.currency) for ln in self.lines],
-            "total": money_text(self.total),
-            "notices": self.notices,
-            "measures": self.measure_results,
-            "metrics": self.metric_values,
-        }
-
-
-def _unit_text(value: Decimal | None, currency: str) -> str | None:
-    """A unit price without the trailing zeros a glide factor adds (2.4000 -> 2.40), never below the minor unit."""
-    if value is None:
-        return None
-    minor = minor_unit(currency)
-    text = format(value.normalize(), "f")
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return format(value.quantize(Decimal(1).scaleb(-minor)), "f") if decimals <= minor else text
-
-
-def line_dict(ln: Line, currency: str) -> dict[str, Any]:
-    d = ln.to_dict()
-    d["unit_price"] = _unit_text(ln.unit_price, currency)
-    d["quantity"] = None if ln.quantity is None else format(ln.quantity.normalize(), "f")
-    return {
-        "kind": d["kind"],
-        "label": d["label"],
-        "outcome": d["outcome"],
-        "workflows": d["workflows"],
-        "quantity": d["quantity"],
-        "unit_price": d["unit_price"],
-        "amount": d["amount"],
-        "unrounded": d["unrounded"],
-        "details": d["details"],
-    }
+        return invoice(
+            settlement=self.settlement_id,
+            contract=self.contract.contract,
+            version=self.contract.version,
+            period=self.period.label,
+            status=self.status,
+            fingerprint=self.fingerprint,
+            currency=self.contract.currency,
+            lines=[line_dict(ln, self.contract.currency) for ln in self.lines],
+            total=money_text(self.total),
+            notices=self.notices,
+            measures=self.measure_results,
+            metrics=self.metric_values,
+        )
 
 
 def fingerprint(contract: Contract, period: Period, input_digest: str) -> str:
@@ -168,49 +103,9 @@ def fingerprint(contract: Contract, period: Period, input_digest: str) -> str:
     return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
 
 
-def settleable_after(contract: Contract, window: Window) -> datetime:
-    """The data clock must pass this instant (naive UTC) before the period's repeat windows are all observed."""
-    return window.end + timedelta(seconds=contract.longest_repeat_window())
-
-
-def _local(dt: datetime, contract: Contract) -> str:
-    return dt.replace(tzinfo=UTC).astimezone(contract.zone).isoformat(timespec="minutes")
-
-
-def measure(
-    facts,
-    contract: Contract,
-    window: Window,
-    interactions: ibis.Table,
-    events: ibis.Table,
-    clocks: Clocks,
-    table: str,
-) -> list[OutcomeMeasure]:
-    """Run every outcome's evidence query into one evidence table; return the counts and SQL per outcome.
-
-    Each outcome's expression is compiled by the facts store in its own dialect (DuckDB or Spark SQL): that
-    SQL is what the store runs and what `outcomes explain` shows."""
-    sqls = {
-        name: facts.compile(evidence(contract, name, interactions, events, window, clocks))
-        for name in contract.outcomes
-    }
-    # Each outcome's SQL is compiled once: the evidence table is their UNION ALL (one schema for all).
-    grouped = facts.write_evidence(table, list(sqls.values()))
-    out = []
-    for name, sql in sqls.items():
-        rows = [
-            {k: r[k] for k in ("workflow", "status", "reason", "n", "value")}
-            for r in grouped
-            if r["outcome"] == name
-        ]
-        rows.sort(key=lambda r: (str(r["workflow"]), r["status"], str(r["reason"])))
-        out.append(OutcomeMeasure(name, contract.outcomes[name].kind, sql, rows, table))
-    return out
-
-
 def compute(
     ledger: Ledger,
-    facts,
+    facts: Facts,
     contract_id: str,
     period_label: str,
     *,
@@ -218,120 +113,38 @@ def compute(
     as_of_batch: int | None = None,
     evidence_table: str | None = None,
     version: int | None = None,
-    with_adjustments: bool = True,
+    now: datetime | None = None,
 ) -> SettlementResult:
     """Measure and price a period without recording anything (settle, preview and rerun share this).
 
-    `version` pins the contract version (a rerun uses the settled one); by default the version in effect
-    at the period's start settles it.
+    `version` pins the contract version (a rerun uses the settled one); by default the version in effect at
+    the later of the period's start and the term's start settles it (`resolve.version_for`).
     """
-    latest = ledger.contract_version(contract_id)
-    kind = json.loads(latest.canonical)["period"]
-    period = Period.parse(period_label, kind)
-    if version is None:
-        contract, _row = ledger.contract_for(contract_id, period.start)
-    else:
-        contract = load_version(ledger.contract_version(contract_id, version))
-    if period.end <= contract.term.start:
-        raise SettlementRefused(
-            f"period {period.label} lies outside the term of {contract_id} "
-            f"({contract.term.start} to {contract.term.end})"
-        )
-    after_term = period.start > contract.term.end
-    if after_term and not with_adjustments:
-        raise SettlementRefused(
-            f"period {period.label} lies outside the term of {contract_id} "
-            f"({contract.term.start} to {contract.term.end})"
-        )
-    batch = facts.latest_batch() if as_of_batch is None else as_of_batch
-    digest = facts.digest(as_of_batch=batch)
+    timer = Timer()
+    with timer("resolve"):
+        batch = facts.latest_batch() if as_of_batch is None else as_of_batch
+        res = resolve(ledger, facts, contract_id, period_label, as_of_batch=batch, version=version)
+        digest = facts.digest(as_of_batch=batch)
+        if res.before_term:
+            raise SettlementRefused(res.outside_term())
+    contract, period = res.contract, res.period
     table = evidence_table or f"evidence_{uuid.uuid4().hex[:12]}"
-    if after_term:
-        # After the term only what verifies late is billed: an adjustment-only settlement.
+    if res.after_term:
+        with timer("clock"):
+            check_clock(res, provisional=True, now=now)  # refuses a period that has not begun
+        return _after_term(ledger, facts, res, batch, digest, table, timer)
+    with timer("clock"):
+        status = check_clock(res, provisional=provisional, now=now)
+    p = price_resolved(ledger, facts, res, table, timer)
+    with timer("adjustments"):
         adjustments = adjustment_lines(ledger, facts, contract_id, period.label, batch, digest)
         disputes = ledger.accepted_unadjusted_disputes(contract_id)
         adjustments += [dispute_line(d, contract.currency) for d in disputes]
-        if not adjustments:
-            raise SettlementRefused(
-                f"period {period.label} lies after the term of {contract_id} (ended {contract.term.end}) "
-                "and nothing settled earlier has changed: there is nothing to bill"
-            )
-        return SettlementResult(
-            contract=contract,
-            period=period,
-            status="final",
-            fingerprint=fingerprint(contract, period, digest),
-            input_digest=digest,
-            facts_batch=batch,
-            lines=adjustments,
-            measures=[],
-            notices=[{"code": "after_term", "message": "adjustments only"}],
-            uuid=table.removeprefix("evidence_"),
-        )
-    window = Window.of(contract, period)
-    clocks = Clocks(
-        contacts=facts.contact_clock(contract.system_of_record, as_of_batch=batch),
-        events=facts.event_clock(as_of_batch=batch),
-    )
-    needed = settleable_after(contract, window)
-    complete = clocks.contacts is not None and clocks.contacts > needed
-    if not complete and not provisional:
-        seen = (
-            "no contacts"
-            if clocks.contacts is None
-            else f"contacts up to {_local(clocks.contacts, contract)}"
-        )
-        raise SettlementRefused(
-            f"{contract_id} {period.label} cannot be settled yet: its repeat-contact windows close at "
-            f"{_local(needed, contract)} ({contract.timezone}) and the facts hold {seen} from "
-            f"{contract.system_of_record}. Settle once contacts opened after {_local(needed, contract)} "
-            "have been ingested, or use --provisional to bill what is verifiable now."
-        )
-    status = "final" if complete else "provisional"
-    interactions = facts.interactions(as_of_batch=batch)
-    events = facts.events(as_of_batch=batch)
-    measures = measure(facts, contract, window, interactions, events, clocks, table)
-    counts = {(m.name, wf): n for m in measures for wf, n in m.counted().items()}
-    values = {}
-    wanted = levels.requests(contract)
-    if wanted:
-        values = {
-            v.request: v
-            for v in measure_metrics(
-                contract, interactions, events, window, clocks, wanted, evidence=facts.evidence(table)
-            )
-        }
-    value = None
-    vs = contract.pricing.value_share
-    if vs is not None and vs.metric == "revenue_retained":
-        value = sum((m.value() for m in measures if m.kind == "save"), Decimal("0"))
-    elif vs is not None:
-        v = values[MetricRequest("revenue_influenced", window=vs.window)].value
-        value = Decimal("0") if v is None else Decimal(v)
-    lift = None
-    if vs is not None and vs.require_significant_lift is not None:
-        lift = lift_gate(contract, period, interactions, events, clocks)
-    priced = price_period(contract, period, counts, value=value, lift=lift)
-    results = levels.assess(contract, values)
-    credits = service_credits(contract.service_levels, results, priced.period_base, contract.currency)
-    earlier = [s for s in settled_periods(ledger, contract_id) if s.period < period.label]
-    returned = levels.earn_backs(contract, period.label, results, earlier)
-    productivity = None
-    if contract.automation is not None:
-        contained = sum(n for m in measures if m.kind == "containment" for n in m.counted().values())
-        handled = values[MetricRequest("handled")].value or 0
-        productivity = productivity_line(contract.automation, int(contained), int(handled), contract.currency)
-    adjustments, disputes = [], []
-    if with_adjustments:
-        adjustments = adjustment_lines(ledger, facts, contract_id, period.label, batch, digest)
-        disputes = ledger.accepted_unadjusted_disputes(contract_id)
-        adjustments += [dispute_line(d, contract.currency) for d in disputes]
-    priced = finish_period(
-        priced, credits=credits, earn_backs=returned, productivity=productivity, adjustments=adjustments
-    )
-    lines = [_with_evidence(ln, contract, measures) for ln in priced.lines]
-    notices = _notices(contract, measures, status) + levels.trigger_notices(contract, values)
-    notices += lift_notices(priced.lines)
+    with timer("finish"):
+        priced = p.finished(contract, adjustments)
+        lines = priced.lines
+        notices = _notices(contract, p.measures, status) + levels.trigger_notices(contract, p.values)
+        notices += lift_notices(priced.lines)
     return SettlementResult(
         contract=contract,
         period=period,
@@ -340,12 +153,43 @@ def compute(
         input_digest=digest,
         facts_batch=batch,
         lines=lines,
-        measures=measures,
+        measures=p.measures,
         notices=notices,
         uuid=table.removeprefix("evidence_"),
-        measure_results=levels.results_json(results),
+        measure_results=levels.results_json(p.results),
         adjusted_disputes=[d.id for d in disputes],
-        metric_values={_request_text(r): _value_text(v) for r, v in values.items()},
+        metric_values={_request_text(r): _value_text(v) for r, v in p.values.items()},
+        timings=timer.seconds,
+    )
+
+
+def _after_term(
+    ledger: Ledger, facts: Facts, res: Resolution, batch: int, digest: str, table: str, timer: Timer
+) -> SettlementResult:
+    """After the term only what verifies late is billed: an adjustment-only settlement."""
+    contract, period = res.contract, res.period
+    with timer("adjustments"):
+        adjustments = adjustment_lines(ledger, facts, contract.contract, period.label, batch, digest)
+        disputes = ledger.accepted_unadjusted_disputes(contract.contract)
+        adjustments += [dispute_line(d, contract.currency) for d in disputes]
+    if not adjustments:
+        raise SettlementRefused(
+            f"period {period.label} lies after the term of {contract.contract} (ended {contract.term.end}) "
+            "and nothing settled earlier has changed: there is nothing to bill"
+        )
+    return SettlementResult(
+        contract=contract,
+        period=period,
+        status="final",
+        fingerprint=fingerprint(contract, period, digest),
+        input_digest=digest,
+        facts_batch=batch,
+        lines=adjustments,
+        measures=[],
+        notices=[{"code": "after_term", "message": "adjustments only"}],
+        uuid=table.removeprefix("evidence_"),
+        adjusted_disputes=[d.id for d in disputes],
+        timings=timer.seconds,
     )
 
 
@@ -357,88 +201,6 @@ def _request_text(r) -> str:
 
 def _value_text(v) -> str | None:
     return None if v.value is None else format(levels.as_decimal(v.value), "f")
-
-
-def settled_periods(ledger: Ledger, contract_id: str) -> list[levels.SettledPeriod]:
-    """Earlier settlements' measure results and credits: what earn-backs count on."""
-    out = []
-    for s in ledger.settlements(contract_id):
-        credits = []
-        for ln in s.lines:
-            if ln.kind == "service_credit":
-                d = json.loads(ln.details)
-                credits.append((ln.seq, int(d["measure"]), Decimal(ln.amount), d.get("metric", "")))
-        out.append(levels.SettledPeriod(s.id, s.period, json.loads(s.measures or "[]"), credits))
-    return out
-
-
-def dispute_line(d, currency: str) -> Line:
-    """An accepted dispute billed as an adjustment of the line it disputed, at the amount agreed.
-
-    A dispute accepted without an amount is corrected through the data (the re-priced period bills it); its
-    line is then 0 and only records that the dispute was settled here.
-    """
-    amount = d.claimed_adjustment if d.claimed_adjustment is not None else Decimal("0")
-    return Line(
-        kind="adjustment",
-        label=f"dispute {d.id} accepted: {d.period} line {d.line_seq} ({d.line_label})",
-        amount=round_money(amount, currency),
-        unrounded=amount,
-        details={
-            "adjusts": {
-                "settlement": d.settlement_id,
-                "period": d.period,
-                "line": d.line_seq,
-                "kind": d.line_kind,
-                "label": d.line_label,
-            },
-            "dispute": d.id,
-            "opened_by": d.opened_by,
-            "reason": d.reason,
-            "interaction_ids": list(d.interaction_ids),
-            "amount_claimed": d.amount_claimed,
-        },
-    )
-
-
-def adjustment_lines(
-    ledger: Ledger, facts, contract_id: str, before: str, batch: int, digest: str
-) -> list[Line]:
-    """Step 7: every earlier settled period whose facts changed since, re-priced and billed as a difference."""
-    lines: list[Line] = []
-    for s in ledger.settlements(contract_id):
-        if s.period >= before or s.input_digest == digest:
-            continue
-        table = f"evidence_adj_{uuid.uuid4().hex[:12]}"
-        try:
-            again = compute(
-                ledger,
-                facts,
-                contract_id,
-                s.period,
-                provisional=True,
-                as_of_batch=batch,
-                evidence_table=table,
-                version=s.version,
-                with_adjustments=False,
-            )
-            lines += adjustments_for(ledger, facts, s, again.lines, table, digest)
-        finally:
-            facts.drop_table(table)
-    return lines
-
-
-def _with_evidence(ln: Line, contract: Contract, measures: list[OutcomeMeasure]) -> Line:
-    """Attach to an outcome-fee line the fate of its candidates (counts by reason) and where the ids are."""
-    if ln.kind != "outcome_fee" or ln.outcome is None:
-        return ln
-    m = next((m for m in measures if m.name == ln.outcome), None)
-    if m is None:
-        return ln
-    details = dict(ln.details)
-    details["verification"] = m.summary(list(ln.workflows))
-    details["evidence_table"] = m.evidence_table
-    return replace(ln, details=details)
 
 
 def _notices(contract: Contract, measures: list[OutcomeMeasure], status: str) -> list[dict[str, Any]]:
@@ -462,10 +224,16 @@ def _notices(contract: Contract, measures: list[OutcomeMeasure], status: str) ->
 
 
 def settle(
-    ledger: Ledger, facts, contract_id: str, period_label: str, *, provisional: bool = False
+    ledger: Ledger,
+    facts: Facts,
+    contract_id: str,
+    period_label: str,
+    *,
+    provisional: bool = False,
+    now: datetime | None = None,
 ) -> SettlementResult:
-    period_kind = json.loads(ledger.contract_version(contract_id).canonical)["period"]
-    period = Period.parse(period_label, period_kind)
+    """Compute the period and record it: an immutable settlement with its fingerprint (step "record")."""
+    period = period_of(ledger, contract_id, period_label)
     existing = ledger.find_settlement(contract_id, period.label)
     if existing is not None:
         # Say whether the inputs changed since, without recording anything: the fingerprint needs no pricing.
@@ -481,7 +249,8 @@ def settle(
             f"total {existing.total} {existing.currency}, fingerprint {existing.fingerprint}. "
             f"The inputs are {same}. A settled period is never changed."
         )
-    result = compute(ledger, facts, contract_id, period.label, provisional=provisional)
+    result = compute(ledger, facts, contract_id, period.label, provisional=provisional, now=now)
+    started = time.perf_counter()
     row = Settlement(
         uuid=result.uuid,
         contract=contract_id,
@@ -534,4 +303,5 @@ def settle(
         facts.drop_table(f"evidence_{result.uuid}")
         raise
     result.settlement_id = recorded.id
+    result.timings["record"] = time.perf_counter() - started
     return result

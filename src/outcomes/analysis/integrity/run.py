@@ -3,16 +3,15 @@ workspace holds (the contract version in force, the current and versioned facts,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from typing import Any
-
-from outcomes.metrics.outcomes import Clocks
-from outcomes.period import Period
+from typing import TYPE_CHECKING
 
 from . import claims, closure, containment, reclassification, splits
 from .context import Context
 from .model import DETECTORS, DetectorRun, IntegrityError, Report, Thresholds
+
+if TYPE_CHECKING:
+    from outcomes.workspace import Workspace
 
 RUNNERS: dict[str, Callable[[Context], DetectorRun]] = {
     "split_tickets": splits.detect,
@@ -41,7 +40,7 @@ def check(ctx: Context, only: Sequence[str] | None = None) -> Report:
 
 
 def collect(
-    ws: Any,
+    ws: Workspace,
     contract_id: str,
     period_label: str,
     *,
@@ -49,27 +48,22 @@ def collect(
     thresholds: Thresholds | None = None,
 ) -> Report:
     """The integrity report of a contract's period from a workspace (latest facts, every version kept)."""
+    from outcomes.settlement.resolve import resolve
+
     ledger = ws.ledger()
     facts = ws.facts()
     try:
-        latest = ledger.contract_version(contract_id)
-        kind = json.loads(latest.canonical)["period"]
-        period = Period.parse(period_label, kind)
-        contract, _row = ledger.contract_for(contract_id, period.start)
+        res = resolve(ledger, facts, contract_id, period_label)
     except ValueError as exc:
         raise IntegrityError(f"--period: {exc}") from None
-    if period.end <= contract.term.start or period.start > contract.term.end:
-        raise IntegrityError(
-            f"period {period.label} lies outside the term of {contract_id} "
-            f"({contract.term.start} to {contract.term.end})"
-        )
-    clocks = Clocks(contacts=facts.contact_clock(contract.system_of_record), events=facts.event_clock())
+    if not res.in_term:
+        raise IntegrityError(res.outside_term())
     ctx = Context(
-        contract=contract,
-        period=period,
+        contract=res.contract,
+        period=res.period,
         interactions=facts.interactions(),
         events=facts.events(),
-        clocks=clocks,
+        clocks=res.clocks,
         history=facts.versions("interactions"),
         thresholds=thresholds or Thresholds(),
     )
