@@ -13,7 +13,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile -rs
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity docs clean
+.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-transcripts docs clean
 
 $(VENV)/bin/python:
 	@echo "outcomes: creating the virtualenv $(VENV) with $(PYTHON) (Python >= 3.11)"
@@ -73,6 +73,11 @@ test-fast: setup-dev
 bench: setup-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/integrity.py
+	$(BIN)/python bench/transcripts.py
+
+# transcripts per second: redaction plus the built-in scorers, one core and all cores (docs/analytics.md)
+bench-transcripts: setup-dev
+	$(BIN)/python bench/transcripts.py
 
 # precision / recall of the integrity detectors on generated gaming data (docs/integrity.md)
 bench-integrity: setup-dev

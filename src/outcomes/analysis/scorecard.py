@@ -100,6 +100,20 @@ GROUPS: tuple[tuple[str, str, tuple[Line, ...]], ...] = (
 #: The library metrics a scorecard measures, in order.
 SCORECARD_METRICS: tuple[str, ...] = tuple(ln.metric for _, _, lines in GROUPS for ln in lines)
 
+#: A fourth group, shown when the workspace holds transcript scores (`outcomes analyze`; docs/analytics.md).
+CONVERSATION_GROUP: tuple[str, str, tuple[Line, ...]] = (
+    "conversations",
+    "Conversations (transcript analytics)",
+    (
+        Line("qa_auto_mean", "Automatic QA mean", "qa_auto_mean"),
+        Line("negative_end_rate", "Negative end rate", "negative_end_rate"),
+        Line("sentiment_shift_mean", "Sentiment shift mean", "sentiment_shift_mean"),
+        Line("churn_signal_rate", "Churn-signal rate", "churn_signal_rate"),
+        Line("upsell_after_resolution_rate", "Upsell after resolution", "upsell_after_resolution_rate"),
+    ),
+)
+CONVERSATION_METRICS: tuple[str, ...] = tuple(ln.metric for ln in CONVERSATION_GROUP[2])
+
 DEFAULT_TREND = 3  # the --trend help says so
 MAX_TREND = 24
 
@@ -121,13 +135,17 @@ def trend_periods(period: Period, n: int) -> list[Period]:
 
 
 def requests(
-    contract: Contract, workflow: str | None, right_channels: RightChannels | None = None
+    contract: Contract,
+    workflow: str | None,
+    right_channels: RightChannels | None = None,
+    conversations: bool = False,
 ) -> list[MetricRequest]:
     """The scorecard's metric requests for one workflow (None: all of the contract's workflows, pooled).
 
     service_level uses the contract's own threshold when a service-level measure sets one, and
     revenue_influenced the value share's window when it has one; else the library's defaults.
-    right_channel_share uses `right_channels` (None: not measured, the value says so).
+    right_channel_share uses `right_channels` (None: not measured, the value says so). `conversations`: also
+    the transcript metrics of CONVERSATION_GROUP.
     """
     wfs = (workflow,) if workflow is not None else None
     threshold = window = None
@@ -152,7 +170,7 @@ def requests(
     if vs is not None and vs.metric == "revenue_influenced" and vs.window:
         window = vs.window
     out = []
-    for name in SCORECARD_METRICS:
+    for name in SCORECARD_METRICS + (CONVERSATION_METRICS if conversations else ()):
         out.append(
             MetricRequest(
                 name,
@@ -233,7 +251,11 @@ def scorecard(
     if shown[-1] != period:
         raise ScorecardError(f"the trend must end with the period {period}, not {shown[-1]}")
     groups = []
-    for key, title, lines in GROUPS:
+    measured = values_by_period.get(period)
+    shown_groups = GROUPS
+    if isinstance(measured, Mapping) and "qa_auto_mean" in measured:
+        shown_groups = (*GROUPS, CONVERSATION_GROUP)
+    for key, title, lines in shown_groups:
         rows = []
         for ln in lines:
             value, why = _cell(ln, values_by_period.get(period))
@@ -353,6 +375,16 @@ def to_json(card: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------ the I/O
 
 
+def _has_transcript_scores(facts: Any) -> bool:
+    """Whether `outcomes analyze` has stored scores in this facts store (then the conversations group shows)."""
+    try:
+        if not facts.has_table("transcript_scores"):
+            return False
+        return bool(facts.con.execute("SELECT count(*) FROM transcript_scores").fetchone()[0])
+    except AttributeError:  # a facts engine without transcripts (Spark)
+        return False
+
+
 def _settled_evidence(facts: Facts, settled: Any, contract: Contract) -> Any:
     """The evidence a settlement of the period wrote, when the facts and the contract version are the ones it
     measured (same digest): the scorecard reads it instead of verifying every outcome again."""
@@ -429,7 +461,7 @@ def collect(
             events,
             res.window,
             res.clocks,
-            requests(contract, workflow, right_channels),
+            requests(contract, workflow, right_channels, conversations=_has_transcript_scores(facts)),
             settled_total=total,
             evidence=_settled_evidence(facts, settled, contract),
         )

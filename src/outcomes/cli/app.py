@@ -23,6 +23,7 @@ from outcomes.cli import (
     scorecard,
     settlement,
     synthetic,
+    transcripts,
     uplift,
     workspace,
 )
@@ -65,6 +66,7 @@ for group in (
     uplift,
     facts,
     synthetic,
+    transcripts,
 ):
     app.add_typer(group.app)
 

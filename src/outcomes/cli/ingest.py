@@ -220,3 +220,74 @@ def quarantine_list(
         out.print(t)
         if len(rows) > len(shown):
             out.print(f"{len(rows) - len(shown):,} more; use --limit 0 or --json")
+
+
+@ingest_app.command("transcripts")
+def ingest_transcripts(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or JSON lines with interaction_id, turn, speaker, text (source, at, speaker_name), or a "
+            "source file read through --mapping."
+        ),
+    ],
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", help="A built-in transcript mapping: twcs, abcd, intercom, zendesk."),
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv | jsonl | json (default: from the extension).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="The source system of rows that do not name one.")
+    ] = None,
+    timezone: ZoneOpt = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact", help="Redact PII before storing (always on when transcripts.redact_before_store is set)."
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Ingest conversation transcripts, one row a turn. Idempotent; bad rows go to the quarantine."""
+    from outcomes.transcripts.ingest import ingest_file
+    from outcomes.transcripts.settings import transcript_settings
+
+    with open_workspace(workspace) as ws:
+        settings = transcript_settings(ws.settings.raw, ws.settings.root)
+        with _progress() as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(f"{stage} {file.name}", total=max(total, 1))
+                bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+            summary = ingest_file(
+                ws.duckdb_facts(),
+                file,
+                mapping=mapping,
+                fmt=fmt,
+                source=source,
+                timezone=timezone,
+                settings=settings,
+                redact=redact,
+                progress=progress,
+            )
+        data = summary.to_dict()
+        ws.ledger().record_ingest(data)
+        if as_json:
+            print_json(data)
+            return
+        out.print(
+            f"{file}: {data['rows']:,} turns · {data['accepted']:,} accepted · {data['duplicates']:,} duplicates · "
+            f"{data['updated']:,} updated · {data['quarantined']:,} quarantined · {data['skipped']:,} skipped · "
+            f"{data['interactions']:,} interactions" + (" · redacted before storing" if data["redacted"] else "")
+            + f" (batch {data['batch']})"
+        )
+        for reason, n in sorted(data["reasons"].items()):
+            out.print(f"  {reason}: {n:,}")
+        if data["quarantined"]:
+            out.print("  see `outcomes quarantine list` for each refused row and why")

@@ -2,8 +2,9 @@
 trigger may use, and the range of its target), the metric library (what it measures and how), uplift (which
 metrics a pilot's lift is estimated for, and on which unit) and the scorecard (how a value is shown).
 
-One entry a metric; METRICS.md defines them (docs/metrics.md adds the ones beyond it, which a contract cannot
-name: `contract=False`).
+One entry a metric; METRICS.md defines them (docs/metrics.md adds the ones beyond it: `right_channel_share`,
+which a contract cannot name, `contract=False`; and the transcript metrics, measured from the scores
+`outcomes analyze` stores, `source="transcripts"`, which a contract may name).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ class Metric:
     circular: bool = False  # computed from the settled total, which credits change: no service level on it
     uplift: Literal["customer", "contact"] | None = None  # a pilot's lift is estimated, resampling this unit
     default: int | None = None  # the default of its parameter (threshold or window, in seconds)
+    source: Literal["facts", "transcripts"] = "facts"  # measured from the facts, or from transcript scores
+
+    @property
+    def in_metrics_md(self) -> bool:
+        """Defined by METRICS.md (the others are defined in docs/metrics.md)."""
+        return self.contract and self.source == "facts"
 
 
 _RATE = {"unit": "rate", "low": Decimal(0), "high": Decimal(1)}
@@ -71,13 +78,25 @@ CATALOGUE: dict[str, Metric] = {
             better="lower",
             circular=True,
         ),
+        # beyond METRICS.md (docs/metrics.md): transcript metrics, from `outcomes analyze`'s scores
+        Metric("qa_auto_mean", unit="mean", low=Decimal(0), high=Decimal(100), better="higher", source="transcripts"),
+        Metric("negative_end_rate", **_RATE, better="lower", source="transcripts"),
+        Metric("sentiment_shift_mean", unit="mean", low=Decimal(-2), high=Decimal(2), better="higher", source="transcripts"),
+        Metric("churn_signal_rate", **_RATE, better="lower", source="transcripts"),
+        Metric("upsell_after_resolution_rate", **_RATE, better="higher", source="transcripts"),
         # beyond METRICS.md (docs/metrics.md)
         Metric("right_channel_share", **_RATE, better="higher", contract=False),
     )
 }
 
-#: The metrics a contract may name, in catalogue order.
+#: The metrics a contract may name, in catalogue order (METRICS.md's, then the transcript metrics).
 CONTRACT_METRICS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.contract)
+
+#: The metrics of METRICS.md's table, in its order.
+METRICS_MD_METRICS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.in_metrics_md)
+
+#: The metrics measured from transcript scores.
+TRANSCRIPT_METRICS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.source == "transcripts")
 
 
 def metric(name: str) -> Metric:

@@ -32,6 +32,7 @@ from outcomes.contract.metrics import (
     DEFAULT_INFLUENCE_WINDOW_SECONDS,
     DEFAULT_THRESHOLD_SECONDS,
 )
+from outcomes.contract.metrics import TRANSCRIPT_METRICS as _TRANSCRIPT_METRICS
 from outcomes.contract.schema import Contract, Outcome
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.repeats import (
@@ -44,8 +45,17 @@ from outcomes.metrics.repeats import (
 )
 from outcomes.metrics.scope import Window, billable, closed_in, with_workflow
 
-#: Every metric a contract can name (METRICS.md), in the order of its table (contract/metrics.py).
+#: Every metric a contract can name: METRICS.md's, in the order of its table, then the transcript metrics
+#: (contract/metrics.py).
 METRIC_NAMES: tuple[str, ...] = CONTRACT_METRICS
+
+#: Metrics beyond METRICS.md measured from the scores `outcomes analyze` stores per interaction (the facts
+#: store's view `transcript_metrics`); contracts may name them (docs/metrics.md, "Transcript metrics").
+TRANSCRIPT_METRIC_NAMES: tuple[str, ...] = _TRANSCRIPT_METRICS
+TRANSCRIPT_METRICS: frozenset[str] = frozenset(TRANSCRIPT_METRIC_NAMES)
+TRANSCRIPT_VIEW = "transcript_metrics"
+#: A customer's last turn below this VADER compound score is a negative end (VADER's published threshold).
+NEGATIVE_END_BELOW = "-0.05"
 
 #: Metrics this project defines beyond METRICS.md (docs/metrics.md, "Beyond METRICS.md"). They can be measured
 #: and shown (the scorecard) but are not contract metrics: service levels and triggers cannot name them.
@@ -229,6 +239,7 @@ class MetricPlan:
         clocks: Clocks,
         requests: Sequence[MetricRequest],
         evidence: ibis.Table | None = None,
+        transcript_scores: ibis.Table | None = None,
     ):
         self.contract = contract
         self.settled_evidence = evidence
@@ -242,6 +253,8 @@ class MetricPlan:
         self.rule: RepeatRule | None = RepeatRule.of(self.repeat) if self.repeat is not None else None
         self.with_repeat = self.repeat is not None and bool(names & {"fcr_rate", "repeat_contact_rate"})
         self.with_churn = "churn_rate" in names
+        self.with_transcripts = bool(names & TRANSCRIPT_METRICS)
+        self.transcript_scores = transcript_scores
         self.sets: list[tuple[str, ...] | None] = []
         self.aggs: dict[str, dict[str, ibis.Value]] = {}  # source -> column -> aggregate
         self.tables: dict[str, ibis.Table] = {}  # ready one-row tables
@@ -287,8 +300,46 @@ class MetricPlan:
             )
         if self.with_churn:
             t = self._with_churn(t)
+        if self.with_transcripts:
+            t = self._with_transcripts(t)
         self._sources["contacts"] = t
         return t
+
+    def _scores(self) -> ibis.Table | None:
+        """The per-interaction transcript scores: given, else the view of the interactions' backend (None when
+        `outcomes analyze` never ran there)."""
+        if self.transcript_scores is not None:
+            return self.transcript_scores
+        try:
+            backend = self.interactions.get_backend()
+            if TRANSCRIPT_VIEW in backend.list_tables():
+                return backend.table(TRANSCRIPT_VIEW)
+        except Exception:  # a backend that cannot list tables has no scores
+            return None
+        return None
+
+    def _with_transcripts(self, t: ibis.Table) -> ibis.Table:
+        s = self._scores()
+        if s is None:
+            return t.mutate(
+                ts_scored=ibis.literal(False),
+                ts_qa=ibis.null("decimal(38, 6)"),
+                ts_end=ibis.null("decimal(38, 6)"),
+                ts_shift=ibis.null("decimal(38, 6)"),
+                ts_churn=ibis.null("boolean"),
+                ts_upsell=ibis.null("boolean"),
+            )
+        s = s.select(
+            ts_source="source",
+            ts_iid="interaction_id",
+            ts_qa=s.qa_auto.cast(_EXACT),
+            ts_end=s.sentiment_end.cast(_EXACT),
+            ts_shift=s.sentiment_shift.cast(_EXACT),
+            ts_churn="churn_signal",
+            ts_upsell="upsell_after_resolution",
+        )
+        t = t.left_join(s, [t.source == s.ts_source, t.interaction_id == s.ts_iid]).drop("ts_source", "ts_iid")
+        return t.mutate(ts_scored=t.ts_end.notnull() | t.ts_qa.notnull() | t.ts_churn.notnull())
 
     def _with_churn(self, t: ibis.Table) -> ibis.Table:
         """churn_at: the first `churned` event of the customer in (closed_at, closed_at + 90 days]."""
@@ -698,6 +749,51 @@ def _qa_mean(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     return lambda row: _mean_value(r, row[total], row[n], "closed", "scored")
 
 
+def _transcript_details(p: MetricPlan, i: int, reader: Reader) -> Reader:
+    """Every transcript metric says how many closed contacts had scores (coverage), and why it is undefined."""
+    scored = p.count(i, "ts_scored_n", lambda t: t.in_closed & t.ts_scored)
+    closed = p.count(i, "ts_closed_n", lambda t: t.in_closed)
+
+    def read(row: dict[str, Any]) -> MetricValue:
+        v = reader(row)
+        details = {**v.details, "scored_contacts": row[scored], "closed_contacts": row[closed]}
+        if v.value is None and row[scored] == 0:
+            details["undefined"] = "no transcript scores for the period: run `outcomes analyze`"
+        return MetricValue(v.request, v.value, v.numerator, v.denominator, details)
+
+    return read
+
+
+def _qa_auto_mean(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
+    n = p.count(i, "ts_qa_n", lambda t: t.in_closed & t.ts_qa.notnull())
+    total = p.c(i, "ts_qa_sum", lambda t, s: t.ts_qa.sum(where=s & t.in_closed))
+    return _transcript_details(p, i, lambda row: _mean_value(r, row[total], row[n], "closed", "scored"))
+
+
+def _negative_end_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
+    below = ibis.literal(Decimal(NEGATIVE_END_BELOW), type=_EXACT)
+    num = p.count(i, "ts_neg", lambda t: t.in_closed & (t.ts_end < below))
+    den = p.count(i, "ts_end_n", lambda t: t.in_closed & t.ts_end.notnull())
+    return _transcript_details(
+        p, i, lambda row: _rate(r, row[num], row[den], "closed", "negative_end", "with_customer_sentiment")
+    )
+
+
+def _sentiment_shift_mean(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
+    n = p.count(i, "ts_shift_n", lambda t: t.in_closed & t.ts_shift.notnull())
+    total = p.c(i, "ts_shift_sum", lambda t, s: t.ts_shift.sum(where=s & t.in_closed))
+    return _transcript_details(p, i, lambda row: _mean_value(r, row[total], row[n], "closed", "scored"))
+
+
+def _signal_rate(column: str, label: str):
+    def metric(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
+        num = p.count(i, f"{column}_yes", lambda t: t.in_closed & t[column].fill_null(False))
+        den = p.count(i, f"{column}_n", lambda t: t.in_closed & t[column].notnull())
+        return _transcript_details(p, i, lambda row: _rate(r, row[num], row[den], "closed", label, "scored"))
+
+    return metric
+
+
 def _save_rate(p: MetricPlan, r: MetricRequest, i: int) -> Reader:
     if p.outcome_evidence("save") is None:
         return _none(r, "the contract has no save outcome")
@@ -868,8 +964,13 @@ _METRICS: dict[str, Callable[[MetricPlan, MetricRequest, int], Reader]] = {
     "revenue_retained": _revenue_retained,
     "revenue_influenced": _revenue_influenced,
     "right_channel_share": _right_channel_share,
+    "qa_auto_mean": _qa_auto_mean,
+    "negative_end_rate": _negative_end_rate,
+    "sentiment_shift_mean": _sentiment_shift_mean,
+    "churn_signal_rate": _signal_rate("ts_churn", "churn_signal"),
+    "upsell_after_resolution_rate": _signal_rate("ts_upsell", "upsell_after_resolution"),
 }
-assert set(_METRICS) | {"cost_per_verified_resolution"} == set(METRIC_NAMES) | set(EXTRA_METRICS)
+assert set(_METRICS) | {"cost_per_verified_resolution"} == set(METRIC_NAMES) | set(EXTRA_METRICS) | TRANSCRIPT_METRICS
 
 
 def _plan(
@@ -881,10 +982,11 @@ def _plan(
     requests: Sequence[MetricRequest],
     settled_total: Decimal | None,
     evidence: ibis.Table | None = None,
+    transcript_scores: ibis.Table | None = None,
 ) -> tuple[MetricPlan, list[Reader]]:
     for r in requests:
         check_request(contract, r)
-    plan = MetricPlan(contract, interactions, events, window, clocks, requests, evidence)
+    plan = MetricPlan(contract, interactions, events, window, clocks, requests, evidence, transcript_scores)
     readers = []
     for r in requests:
         i = plan.set_index(r.workflows)
@@ -907,6 +1009,7 @@ def measure_metrics(
     con: ibis.BaseBackend | None = None,
     settled_total: Decimal | None = None,
     evidence: ibis.Table | None = None,
+    transcript_scores: ibis.Table | None = None,
 ) -> list[MetricValue]:
     """Measure every request (in their order) with one query on `con` (default: the tables' backend).
 
@@ -914,9 +1017,12 @@ def measure_metrics(
     which look-ahead windows are observed (pending saves and containments are not counted). `settled_total`
     is used by cost_per_verified_resolution requests that carry none themselves. `evidence`: the evidence
     already written for this contract version, period and facts (a settlement's), read instead of measuring
-    the outcomes again; the caller vouches that it is of the same inputs.
+    the outcomes again; the caller vouches that it is of the same inputs. `transcript_scores`: the
+    per-interaction transcript scores (default: the `transcript_metrics` view of the interactions' backend).
     """
-    plan, readers = _plan(contract, interactions, events, window, clocks, requests, settled_total, evidence)
+    plan, readers = _plan(
+        contract, interactions, events, window, clocks, requests, settled_total, evidence, transcript_scores
+    )
     expr = plan.expression()
     row: dict[str, Any] = {}
     if expr is not None:
