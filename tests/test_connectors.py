@@ -222,7 +222,7 @@ def test_unquoted_line_reader_gz_and_mixed_endings(store, tmp_path):
     assert rows["990101-AA0108-3892"]["customer_id"] is None
 
 
-# -- bad input: a clear message naming the file and the line, and nothing ingested ---------------------
+# -- bad input: a row that cannot be read is quarantined with its line, the rest is read -------------------
 
 
 def _nothing(store: FactsStore) -> None:
@@ -230,21 +230,29 @@ def _nothing(store: FactsStore) -> None:
     assert store.con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0
 
 
+def _refused(store: FactsStore) -> list[tuple]:
+    return [(q["row"], q["reason"], q["message"]) for q in store.quarantine()]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (TICKETS.replace("3,c3,new", "3,c3,new,extra"), r"line 4: 9 field\(s\), the header has 8"),
-        (TICKETS + "6,c6,new,02.10", r"line 7: 4 field\(s\), the header has 8"),
+        (
+            TICKETS.replace("3,c3,new", "3,c3,new,extra"),
+            (4, "too_many_fields", "line 4: 9 fields, the header has 8"),
+        ),
+        (TICKETS + "6,c6,new,02.10", (7, "too_few_fields", "line 7: 4 field(s), the header has 8")),
     ],
     ids=["stray_delimiter", "truncated_last_line"],
 )
 def test_structural_errors(store, tickets, tmp_path, text, expected):
+    """Issue 15: one short or long row used to refuse the whole file; it is quarantined, the rest is read."""
     mapping, _ = tickets
     file = _write(tmp_path, "bad.csv", text)
-    with pytest.raises(IngestError, match=expected) as err:
-        ingest_mapped(store, "interactions", file, mapping, now=NOW)
-    assert str(file) in str(err.value) and "nothing was ingested" in str(err.value)
-    _nothing(store)
+    s = ingest_mapped(store, "interactions", file, mapping, now=NOW)
+    assert expected in _refused(store)
+    assert s.quarantined == 2 and s.accepted == (2 if expected[1] == "too_many_fields" else 3)
+    assert s.reasons[expected[1]] == 1
 
 
 def test_stray_delimiter_line_reader(store, tmp_path):
@@ -254,21 +262,24 @@ def test_stray_delimiter_line_reader(store, tmp_path):
         "ev.csv",
         EVENTS.replace("C,1,2026-10-01 11:00,new,,0,c3", "C,1,2026-10-01 11:00,new,,0,c3,"),
     )
-    with pytest.raises(IngestError, match=r"ev.csv: 1 line\(s\).*line 6: 8 field\(s\)"):
-        ingest_mapped(store, "interactions", file, mapping, now=NOW)
-    _nothing(store)
+    ingest_mapped(store, "interactions", file, mapping, now=NOW)
+    bad = [q for q in store.quarantine() if q["reason"] == "too_many_fields"]
+    assert [(q["row"], q["message"]) for q in bad] == [
+        (6, "line 6: 8 field(s), the header has 7 (a stray delimiter, or a truncated line)")
+    ]
+    assert bad[0]["raw"] == "C,1,2026-10-01 11:00,new,,0,c3,"
 
 
 def test_invalid_encoding_bytes(store, tickets, tmp_path):
     mapping, _ = tickets
     file = _write(tmp_path, "latin.csv", TICKETS.replace("c3", "c\u00e9").encode("latin-1"))
-    with pytest.raises(IngestError, match=r"latin.csv: line 4: the text is not valid utf-8.*read.encoding"):
-        ingest_mapped(store, "interactions", file, mapping, now=NOW)
-    _nothing(store)
+    s = ingest_mapped(store, "interactions", file, mapping, now=NOW)
+    assert (4, "bad_encoding", "line 4: the text is not in the mapping's read.encoding") in _refused(store)
+    assert s.accepted == 2 and "T-3" not in _rows(store)
     m = load_mapping(mapping).model_copy(deep=True)
     m.read.encoding = "latin-1"
     s = ingest_mapped(store, "interactions", file, m, now=NOW)
-    assert s.accepted == 3 and _rows(store)["T-3"]["customer_id"] == "c\u00e9"
+    assert s.accepted == 1 and _rows(store)["T-3"]["customer_id"] == "c\u00e9"
 
 
 def test_unknown_encoding_in_mapping(tmp_path):

@@ -12,15 +12,13 @@ import pytest
 from outcomes.connectors import ingest_mapped
 from outcomes.facts import FactsStore
 
-pytestmark = pytest.mark.slow
-
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANK = DATA / "technion_anonymous_bank"
 INCIDENTS = DATA / "uci_incident_event_log" / "incident_event_log.csv.gz"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 MONTHS = ("january", "october", "august")
 
-pytestmark = pytest.mark.skipif(not BANK.is_dir(), reason="shared data not available")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not BANK.is_dir(), reason="shared data not available")]
 
 
 def _balanced(s) -> None:

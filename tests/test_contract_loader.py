@@ -97,13 +97,13 @@ def test_minimal_contract() -> None:
 
 
 def test_unquoted_numbers_are_read_exactly() -> None:
-    text = MINIMAL.replace('unit: "4.00"', "unit: 12345678901234567.89").replace(
+    text = MINIMAL.replace('unit: "4.00"', "unit: 98765432109.876543").replace(
         "pricing:\n", "pricing:\n  base_fee: 7.50\n  maximum: 1e6\n"
     )
     contract, issues = load_contract_text(text)
     assert issues == []
-    assert contract.pricing.outcome_fees[0].unit == Decimal("12345678901234567.89")
-    assert str(contract.pricing.outcome_fees[0].unit) == "12345678901234567.89"
+    assert contract.pricing.outcome_fees[0].unit == Decimal("98765432109.876543")  # 17 digits: no float has them
+    assert str(contract.pricing.outcome_fees[0].unit) == "98765432109.876543"
     assert contract.pricing.base_fee == Decimal("7.50")
     assert contract.pricing.maximum == Decimal("1000000")
 

@@ -678,13 +678,15 @@ def test_many_rule_problems_are_reported_at_once_in_file_order() -> None:
     assert lines == sorted(lines)
 
 
-def test_model_errors_stop_before_rules() -> None:
+def test_model_errors_do_not_stop_the_rules() -> None:
+    """One run shows the problems of both stages, in file order (issue 15: the rules used to wait for a fix)."""
     text = edit(
         ("onboarding: {queues: [onboarding]}", "onboarding: {queues: [onboarding, chargebacks]}"),
         ('  minimum: "500.00"', '  minimun: "500.00"'),
     )
     issues = issues_of(text)
-    assert [i.code for i in issues] == ["unknown_key"]
+    assert [i.code for i in issues] == ["overlapping_queues", "unknown_key"]
+    assert [i.line for i in issues] == sorted(i.line for i in issues)
 
 
 def test_check_works_on_a_contract_built_in_code() -> None:

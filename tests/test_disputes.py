@@ -384,7 +384,8 @@ def test_the_dispute_commands(workspace):
     assert [e["action"] for e in listed[0]["events"]] == ["open", "answer", "accept"]
     only = json.loads(_cli("list", "--state", "rejected", "--contract", "acme", "--json", *w).output)
     assert [d["id"] for d in only] == [2]
-    assert json.loads(_cli("list", "--contract", "nobody", "--json", *w).output) == []
+    r = _cli("list", "--contract", "nobody", "--json", *w)  # a typo is an error, not "no disputes"
+    assert r.exit_code == 1 and "no contract 'nobody' is registered" in r.output
     r = _cli("list", *w)
     assert r.exit_code == 0 and "accepted" in r.output and "rejected" in r.output
     r = _cli("show", "1", *w)

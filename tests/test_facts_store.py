@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import textwrap
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -327,8 +326,8 @@ def test_a_crash_leaves_a_file_store_as_before_after_reopening(tmp_path):
 def test_an_ingest_error_changes_nothing(store, tmp_path):
     _base(store, tmp_path)
     before = snapshot(store)
-    bad = tmp_path / "bad.csv"
-    bad.write_text(textwrap.dedent(HEADER + "\n" + row("q", 1) + "\nshort,row\n"))
+    bad = tmp_path / "bad.csv.gz"  # not gzip at all
+    bad.write_text(HEADER + "\n" + row("q", 1) + "\n")
     with pytest.raises(IngestError, match="bad.csv"):
         store.ingest("interactions", bad, now=NOW)
     assert snapshot(store) == before

@@ -141,7 +141,8 @@ def test_rerun_matches_and_fails_after_facts_change_behind_the_ledgers_back(tmp_
     fix = tmp_path / "fix.csv"
     lines = (WORKED_MONTH / "interactions.csv").read_text().splitlines()
     fix.write_text("\n".join([lines[0], lines[3].replace(",2,,,,", ",4,,,,")]) + "\n")
-    runner.invoke(app, ["ingest", "interactions", str(fix), "-w", str(ws)])
+    r = runner.invoke(app, ["ingest", "interactions", str(fix), "-w", str(ws), "--allow-changes-to-settled"])
+    assert r.exit_code == 0, r.output
     assert runner.invoke(app, ["rerun", "1", "-w", str(ws)]).exit_code == 0
     # an edit made directly in the database, keeping the counts, is still caught
     con = duckdb.connect(str(ws / "facts.duckdb"))

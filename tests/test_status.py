@@ -37,7 +37,10 @@ def test_status_says_what_can_be_settled_and_adjustments_say_why(tmp_path):
         header + "\n"
         "w15,zendesk,d,voice,devices,2026-10-15T10:00:00Z,,2026-10-15T10:05:00Z,abandoned,agent,,acme-bpo,false,300,0,,,,,\n"
     )
-    assert runner.invoke(app, ["ingest", "interactions", str(late), "-w", ws]).exit_code == 0
+    # a change to a settled period needs consent (issue 15) ...
+    assert runner.invoke(app, ["ingest", "interactions", str(late), "-w", ws]).exit_code == 1
+    r = runner.invoke(app, ["ingest", "interactions", str(late), "-w", ws, "--allow-changes-to-settled"])
+    assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["settle", "worked-example", "-p", "2026-11", "--provisional", "-w", ws, "--json"])
     assert r.exit_code == 0, r.output
     adj = json.loads(runner.invoke(app, ["adjustments", "-w", ws, "--json"]).output)

@@ -21,6 +21,7 @@ from typing import Any
 import altair as alt
 
 from outcomes.analysis.scorecard import show
+from outcomes.contract.names import file_in
 
 FORMATS = ("svg", "png")
 
@@ -199,7 +200,7 @@ def write_charts(card: Mapping[str, Any], directory: Path, fmt: str = "svg") -> 
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for g in card["groups"]:
-        path = directory / chart_name(card, g["group"], fmt)
+        path = file_in(directory, chart_name(card, g["group"], fmt))  # never outside `directory`
         path.write_bytes(render(group_chart(card, g["group"]), fmt))
         paths.append(path)
     return paths

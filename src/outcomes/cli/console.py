@@ -45,6 +45,12 @@ def report(exc: BaseException) -> int:
         for line in exc.lines():
             err.print(line, markup=False)
         return 1
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # a file the command was told to read or write: the user's to fix (a missing folder, a path under a
+        # file, no permission, a full disk), not a bug
+        err.print(f"error: {exc.filename}: {exc.strerror or exc}", markup=False)
+        err.print("hint: check the path, that its folder exists and that it can be written", markup=False)
+        return 1
     if isinstance(exc, KeyboardInterrupt):
         err.print("interrupted: nothing half-written was kept", markup=False)
         return 130
@@ -104,6 +110,19 @@ def open_workspace(path: Path | None) -> Iterator[Any]:
             yield ws
         finally:
             ws.close()
+
+
+def require_contract(ledger: Any, contract_id: str | None) -> None:
+    """A contract given as a filter must be known (registered, or settled): a typo is an error, not an empty
+    list that reads as "nothing there"."""
+    if contract_id is None:
+        return
+    if not contract_id.strip():
+        from outcomes.errors import OutcomesError
+
+        raise OutcomesError("--contract is empty", code="usage", hint="give a contract id, or leave the option out")
+    if not ledger.contract_versions(contract_id) and not ledger.settlements(contract_id):
+        ledger.contract_version(contract_id)  # raises the ledger's "no contract ... is registered"
 
 
 def print_json(data: Any) -> None:

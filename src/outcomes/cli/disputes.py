@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from outcomes.cli.console import JsonOpt, open_workspace, out, print_json
+from outcomes.cli.console import JsonOpt, open_workspace, out, print_json, require_contract
 
 if TYPE_CHECKING:
     from outcomes.ledger.disputes import DisputeView
@@ -157,6 +157,7 @@ def dispute_list(
 ) -> None:
     """List disputes, oldest first, with their line, claim and state."""
     with open_workspace(workspace) as ws:
+        require_contract(ws.ledger(), contract)
         rows = ws.ledger().disputes(contract, state.value if state else None)
         if as_json:
             print_json([d.as_dict() for d in rows])

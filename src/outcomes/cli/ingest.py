@@ -42,8 +42,12 @@ def _ingest(
     workspace: Path | None,
     mapping: str | None = None,
     params: list[str] | None = None,
+    allow_changes: bool = False,
 ) -> None:
     with open_workspace(workspace) as ws:
+        from outcomes.settlement.settled_facts import SettledFactsCheck
+
+        check = SettledFactsCheck(ws.ledger(), allow=allow_changes)
         if not file.exists():
             from outcomes.facts import IngestError
 
@@ -58,7 +62,9 @@ def _ingest(
                 bar.update(tasks[stage], completed=done, total=max(total, 1))
 
             if mapping is None:
-                summary = ws.facts().ingest(kind, file, fmt=fmt, timezone=timezone, progress=progress)
+                summary = ws.facts().ingest(
+                    kind, file, fmt=fmt, timezone=timezone, progress=progress, check=check
+                )
             else:
                 from outcomes.cli.mapping import parse_params
                 from outcomes.connectors import ingest_with_mapping
@@ -69,7 +75,14 @@ def _ingest(
                         f"{file}: give --format or --mapping, not both: the mapping says how to read it"
                     )
                 summary = ingest_with_mapping(
-                    ws, kind, file, mapping, timezone=timezone, params=parse_params(params), progress=progress
+                    ws,
+                    kind,
+                    file,
+                    mapping,
+                    timezone=timezone,
+                    params=parse_params(params),
+                    progress=progress,
+                    check=check,
                 )
         data = summary.to_dict()
         if summary.batch is not None:
@@ -89,6 +102,7 @@ def _ingest(
                     )
                 }
                 | {k: data[k] for k in ("batch", "mapping", "unit", "source_rows") if k in data}
+                | {"changes_to_settled": [c.to_dict() for c in check.found]}
             )
             return
         out.print(
@@ -100,6 +114,10 @@ def _ingest(
             out.print(f"  {reason}: {n:,}")
         if data["quarantined"]:
             out.print("  see `outcomes quarantine list` for each refused row and why")
+        if check.found:
+            out.print("changed facts of settled periods (allowed; the next settlement adjusts them):")
+            for c in check.found:
+                out.print(f"  {c.line()}", markup=False)
 
 
 FormatOpt = Annotated[
@@ -123,6 +141,16 @@ MappingOpt = Annotated[
 ]
 
 
+AllowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-changes-to-settled",
+        help="Ingest even when it changes facts of settled periods (the next settlement bills the difference "
+        "as adjustments); without it such an ingest is refused and says what it would change.",
+    ),
+]
+
+
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -138,11 +166,12 @@ def ingest_interactions(
     timezone: ZoneOpt = None,
     mapping: MappingOpt = None,
     param: ParamOpt = None,
+    allow_changes_to_settled: AllowOpt = False,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest interactions (tickets, calls, chats). Idempotent; bad rows go to the quarantine."""
-    _ingest("interactions", file, fmt, timezone, as_json, workspace, mapping, param)
+    _ingest("interactions", file, fmt, timezone, as_json, workspace, mapping, param, allow_changes_to_settled)
 
 
 @ingest_app.command("events")
@@ -152,22 +181,27 @@ def ingest_events(
     timezone: ZoneOpt = None,
     mapping: MappingOpt = None,
     param: ParamOpt = None,
+    allow_changes_to_settled: AllowOpt = False,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Ingest customer events from the CRM (churned, renewed, saved, purchase, downgrade)."""
-    _ingest("events", file, fmt, timezone, as_json, workspace, mapping, param)
+    _ingest("events", file, fmt, timezone, as_json, workspace, mapping, param, allow_changes_to_settled)
 
 
 @quarantine_app.command("list")
 def quarantine_list(
     batch: Annotated[int | None, typer.Option(help="Only this ingest batch.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).", min=0)] = 50,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List refused rows: file, row number, field and reason."""
     with open_workspace(workspace) as ws:
+        if batch is not None and batch not in {b["batch"] for b in ws.facts().batches()}:
+            from outcomes.facts import IngestError
+
+            raise IngestError(f"no ingest batch {batch}", hint="`outcomes quarantine list` lists every batch's rows")
         rows = ws.facts().quarantine(batch)
         shown = rows if limit == 0 else rows[:limit]
         if as_json:

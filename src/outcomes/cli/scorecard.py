@@ -96,6 +96,12 @@ def scorecard_command(
     if as_json and as_csv:
         err.print("error: give --json or --csv, not both", markup=False)
         raise typer.Exit(1)
+    if chart is not None:
+        try:  # before measuring anything: a folder that cannot be written fails at once, with nothing printed
+            chart.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            err.print(f"error: cannot write the charts into {chart}: {exc.strerror or exc}", markup=False)
+            raise typer.Exit(1) from None
     mapping = read_right_channels(right_channels) if right_channels is not None else None
     with open_workspace(workspace) as ws, err.status(f"measuring the scorecard of {contract} {period}…"):
         card = collect(

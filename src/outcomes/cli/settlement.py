@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json, require_contract
 
 app = typer.Typer()
 
@@ -71,6 +71,7 @@ def settlements(
 ) -> None:
     """List recorded settlements."""
     with open_workspace(workspace) as ws:
+        require_contract(ws.ledger(), contract_id)
         rows = ws.ledger().settlements(contract_id)
         if as_json:
             print_json(
@@ -125,7 +126,7 @@ def explain(
     line: Annotated[
         int | None, typer.Argument(help="Line number (from the invoice); all lines when omitted.")
     ] = None,
-    sample: Annotated[int, typer.Option(help="Sample ids shown per fate and reason.")] = 5,
+    sample: Annotated[int, typer.Option(help="Sample ids shown per fate and reason.", min=0)] = 5,
     show_sql: Annotated[
         bool, typer.Option("--sql/--no-sql", help="Show the SQL the outcome compiled to.")
     ] = True,
@@ -200,6 +201,7 @@ def adjustments(
 ) -> None:
     """List adjustment lines: which settlement carried them, which period and line they correct, and why."""
     with open_workspace(workspace) as ws:
+        require_contract(ws.ledger(), contract_id)
         rows = []
         for st in ws.ledger().settlements(contract_id):
             for ln in st.lines:
@@ -257,7 +259,11 @@ def status(
     from outcomes.settlement.status import contract_status
 
     with open_workspace(workspace) as ws:
-        ids = [contract_id] if contract_id else sorted({r.contract for r in ws.ledger().contract_versions()})
+        ids = (
+            [contract_id]
+            if contract_id is not None
+            else sorted({r.contract for r in ws.ledger().contract_versions()})
+        )
         states = [contract_status(ws.ledger(), ws.facts(), c) for c in ids]
         if as_json:
             print_json(states)

@@ -17,7 +17,7 @@ def generate(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for interactions.parquet, events.parquet, contract.yaml.")
     ],
-    contacts: Annotated[int, typer.Option(help="Contacts per month.")] = 100_000,
+    contacts: Annotated[int, typer.Option(help="Contacts per month.", min=1, max=100_000_000)] = 100_000,
     months: Annotated[int, typer.Option(help="Calendar months of contacts.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2026-09",

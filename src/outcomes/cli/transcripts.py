@@ -116,7 +116,9 @@ def analyze_command(
     rubric: Annotated[
         Path | None, typer.Option("--rubric", help="The QA rubric YAML (default: the workspace's, else built-in).")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes to score with (0: one per core).")] = 0,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Processes to score with (0: one per core).", min=0, max=256)
+    ] = 0,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -165,7 +167,9 @@ def topics_command(
     contract_id: Annotated[str, typer.Argument(metavar="CONTRACT", help="The contract id.")],
     period: Annotated[str, typer.Option("--period", help="The period, e.g. 2026-06.")],
     k: Annotated[int, typer.Option("--topics", "-k", help="How many topics to find.", min=2, max=100)] = 12,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same topics).")] = 7,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed (same seed, same topics).", min=0, max=2**32 - 1)
+    ] = 7,
     chart: Annotated[
         Path | None, typer.Option("--chart", help="Write the topic chart here (.svg or .png).")
     ] = None,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import re
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,13 +19,13 @@ import duckdb
 
 from outcomes.facts import FactsStore, IngestError, IngestSummary
 from outcomes.facts.sources import ident, lit, read_error_text
+from outcomes.facts.store import Check
 
 from .compile import mapped_sql
-from .mapping import Mapping, MappingError, bind_params, load_mapping
+from .mapping import Mapping, MappingError, bind_params, check_sql, load_mapping
 
 Progress = Callable[[str, int, int], None]
 _SRC = "_connector_source"
-_SHOWN = 5  # bad lines named in a structural error
 
 
 @dataclass
@@ -125,7 +128,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
         delim = lit(m.read.delimiter)
         reader = (
             f"read_csv({lit(str(path))}, columns={{'line': 'VARCHAR'}}, header=false, delim=chr(1), quote='', "
-            f"escape='', auto_detect=false, strict_mode=false, encoding={enc})"
+            f"escape='', auto_detect=false, strict_mode=false, encoding={enc}{_REJECT_OPTIONS})"
         )
         split = f"string_split(rtrim(line, chr(13)), {delim})"
         if m.read.whitespace_fallback:
@@ -134,9 +137,12 @@ def stage_source(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
                 f"ELSE regexp_split_to_array(trim(line, ' ' || chr(9) || chr(13)), '\\s+') END"
             )
         lines = f"SELECT row_number() OVER () AS _src_row, line FROM {reader}"
-        body = f"SELECT _src_row, {split} AS _f FROM ({lines}) WHERE _src_row >= {first} AND trim(line) <> ''"
+        body = (
+            f"SELECT _src_row, {split} AS _f, line FROM ({lines}) WHERE _src_row >= {first} AND trim(line) <> ''"
+        )
         cols = ", ".join(f"{clean(f'_f[{pos[f] + 1}]')} AS {ident(f)}" for f in m.source_fields)
-        sql = f"SELECT _src_row, len(_f) AS _nf, {cols} FROM ({body})"
+        sql = f"SELECT _src_row, len(_f) AS _nf, CASE WHEN len(_f) <> {n} THEN line END AS _line, {cols} FROM ({body})"
+        offset = 0  # the line reader numbers every line, the header too
     else:
         q = lit(m.read.quote)
         spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n))
@@ -146,36 +152,96 @@ def stage_source(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
             reader = (
                 f"read_csv({lit(str(file))}, columns={{{spec}}}, header={str(m.read.header).lower()}, "
                 f"delim={lit(m.read.delimiter)}, quote={q}, escape={q}, auto_detect=false, strict_mode=true, "
-                f"all_varchar=true, encoding={enc})"
+                f"all_varchar=true, encoding={enc}{_REJECT_OPTIONS})"
             )
-            return f"SELECT row_number() OVER () + {first - 1} AS _src_row, {n} AS _nf, {cols} FROM {reader}"
+            return (
+                f"SELECT row_number() OVER () + {first - 1} AS _src_row, {n} AS _nf, NULL::VARCHAR AS _line, "
+                f"{cols} FROM {reader}"
+            )
 
         sql = quoted(path)
+        offset = first - 1  # the quoted reader numbers the records after the header
+    _clear_rejects(con)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_SRC} AS {sql} ORDER BY _src_row")
+        mixed = m.read.quote is not None and _rejected(con) and _mixed_endings(path)
     except duckdb.Error as exc:
-        # DuckDB's strict CSV reader fails on a file mixing CRLF and LF line endings: read a copy with LF
-        # endings (same lines, so the same line numbers); any other problem is reported as it is
         if m.read.quote is None or not _mixed_endings(path):
             raise _reader_error(m, path, exc) from None
+        mixed = True
+    if mixed:
+        # DuckDB's strict CSV reader fails on a file mixing CRLF and LF line endings: read a copy with LF
+        # endings (same lines, so the same line numbers); any other problem is reported as it is
+        _clear_rejects(con)
         with tempfile.TemporaryDirectory() as tmp:
             copy = _lf_copy(path, Path(tmp))
             try:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {_SRC} AS {quoted(copy)} ORDER BY _src_row")
             except duckdb.Error as again:
                 raise _reader_error(m, path, again) from None
-    bad = con.execute(
-        f"SELECT _src_row, _nf FROM {_SRC} WHERE _nf <> {n} ORDER BY _src_row LIMIT {_SHOWN}"
-    ).fetchall()
-    if bad:
-        total = con.execute(f"SELECT count(*) FROM {_SRC} WHERE _nf <> {n}").fetchone()[0]
-        shown = "; ".join(f"line {r}: {k} field(s)" for r, k in bad)
-        more = f" (and {total - len(bad)} more)" if total > len(bad) else ""
-        raise IngestError(
-            f"{path}: {total} line(s) do not have the header's {n} fields "
-            f"(a stray delimiter, or a truncated line): {shown}{more}; nothing was ingested"
+    _set_aside_bad_rows(con, n, offset)
+    rows = int(con.execute(f"SELECT count(*) FROM {_SRC}").fetchone()[0])
+    return rows + int(con.execute(f"SELECT count(*) FROM {_BAD}").fetchone()[0])
+
+
+_RJ, _RS = "_connector_reader_rejects", "_connector_reader_scans"
+_REJECT_OPTIONS = f", store_rejects=true, rejects_table={lit(_RJ)}, rejects_scan={lit(_RS)}, rejects_limit=0"
+_BAD = "_connector_bad_rows"
+_READER_REASONS = {
+    "MISSING COLUMNS": "too_few_fields",
+    "TOO MANY COLUMNS": "too_many_fields",
+    "INVALID ENCODING": "bad_encoding",
+    "INVALID UNICODE": "bad_encoding",
+    "UNQUOTED VALUE": "bad_quoting",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+}
+
+
+def _clear_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    for name in (_RJ, _RS, _BAD):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _rejected(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        f"SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = {lit(_RJ)}"
+    ).fetchone()[0]
+    return bool(found) and bool(con.execute(f"SELECT count(*) FROM {_RJ}").fetchone()[0])
+
+
+def _set_aside_bad_rows(con: duckdb.DuckDBPyConnection, n: int, offset: int) -> None:
+    """Move the rows that cannot be read as rows into _BAD (_src_row, reason, message, raw), to be quarantined:
+    the lines the reader rejected (not UTF-8, an open quote, too few or many fields) and, for a file read line by
+    line, lines with another number of fields than the header. The readable rows' _src_row is moved past the
+    rejected lines before them (the reader numbers only what it returns)."""
+    con.execute(f"CREATE TEMP TABLE {_BAD} (_src_row BIGINT, reason VARCHAR, message VARCHAR, raw VARCHAR)")
+    if _rejected(con):
+        cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _READER_REASONS.items())
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _connector_rejected AS SELECT line, row_number() OVER (ORDER BY line) "
+            f"AS k, CASE error_type {cases} ELSE 'unreadable_row' END AS reason, error_message, csv_line FROM "
+            f"(SELECT *, row_number() OVER (PARTITION BY line ORDER BY scan_id) AS d FROM {_RJ}) WHERE d = 1"
         )
-    return int(con.execute(f"SELECT count(*) FROM {_SRC}").fetchone()[0])
+        con.execute(
+            f"UPDATE {_SRC} SET _src_row = _src_row + (SELECT count(*) FROM _connector_rejected AS j "
+            f"WHERE j.line - {offset} - j.k < {_SRC}._src_row - {offset})"
+        )
+        found = "coalesce(nullif(regexp_extract(error_message, 'Found: (\\d+)', 1), ''), 'another number of')"
+        con.execute(
+            f"INSERT INTO {_BAD} SELECT line, reason, 'line ' || line || ': ' || CASE reason "
+            f"WHEN 'too_few_fields' THEN {found} || ' field(s), the header has {n}' "
+            f"WHEN 'too_many_fields' THEN {found} || ' fields, the header has {n}' "
+            "WHEN 'bad_encoding' THEN 'the text is not in the mapping''s read.encoding' "
+            "WHEN 'bad_quoting' THEN 'a quoted field is not closed, or text follows its closing quote' "
+            "ELSE error_message END, csv_line FROM _connector_rejected"
+        )
+        con.execute("DROP TABLE _connector_rejected")
+    con.execute(
+        f"INSERT INTO {_BAD} SELECT _src_row, CASE WHEN _nf < {n} THEN 'too_few_fields' ELSE 'too_many_fields' END, "
+        f"'line ' || _src_row || ': ' || _nf || ' field(s), the header has {n} (a stray delimiter, or a truncated "
+        f"line)', _line FROM {_SRC} WHERE _nf <> {n}"
+    )
+    con.execute(f"DELETE FROM {_SRC} WHERE _nf <> {n}")
 
 
 def _json_path(field: str) -> str:
@@ -301,11 +367,122 @@ def _check_timezone(m: Mapping, path: Path, timezone: str | None) -> None:
         )
 
 
-def _drop(con: duckdb.DuckDBPyConnection) -> None:
+_MAPPED = "_connector_mapped"
+_BATCH_ROWS = 100_000
+
+
+@contextmanager
+def _sandbox(store: FactsStore) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB for reading the source and running the mapping, set up as the store's connection
+    (time zone UTC, insertion order kept, the same threads and memory limit). The facts store is not in it."""
+    threads, memory = store.con.execute(
+        "SELECT current_setting('threads'), current_setting('memory_limit')"
+    ).fetchone()
+    box = duckdb.connect(":memory:", config={"threads": int(threads), "memory_limit": str(memory)})
     try:
-        con.execute(f"DROP TABLE IF EXISTS temp.{_SRC}")
-    except duckdb.Error:
-        pass
+        box.execute("SET TimeZone = 'UTC'")
+        box.execute("SET preserve_insertion_order = true")
+        box.execute("SET enable_progress_bar = true")
+        box.execute("SET enable_progress_bar_print = false")
+        yield box
+    finally:
+        box.close()
+
+
+def _bad_rows(box: duckdb.DuckDBPyConnection) -> Any:
+    """The rows set aside by stage_source (an Arrow table), or None when there are none."""
+    exists = box.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = {lit(_BAD)}").fetchone()[0]
+    if not exists or not box.execute(f"SELECT count(*) FROM {_BAD}").fetchone()[0]:
+        return None
+    return box.execute(f"SELECT * FROM {_BAD} ORDER BY _src_row").to_arrow_table()
+
+
+def _quarantining(bad: Any, check: Check | None) -> Check | None:
+    """The store's check for a mapped ingest: first quarantine the rows the reader could not read (they count
+    as rows of the batch, quarantined), then the caller's check."""
+    if bad is None:
+        return check
+
+    def run(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
+        from outcomes.facts.quarantine import quarantine_once
+
+        name = "_connector_bad"
+        con.register(name, bad)
+        try:
+            con.execute(
+                f"INSERT INTO quarantine SELECT {int(summary.batch)}, {lit(summary.kind)}, {lit(summary.file)}, "
+                f"_src_row, NULL, reason, message, raw FROM {name} ORDER BY _src_row"
+            )
+            found = {
+                str(r): int(k) for r, k in con.execute(f"SELECT reason, count(*) FROM {name} GROUP BY 1").fetchall()
+            }
+        finally:
+            con.unregister(name)
+        n = sum(found.values())
+        reasons = dict(summary.reasons)
+        for reason, k in found.items():
+            reasons[reason] = reasons.get(reason, 0) + k
+        summary.rows += n
+        summary.quarantined += n
+        summary.reasons = dict(sorted(reasons.items()))
+        con.execute(
+            "UPDATE batches SET rows = ?, quarantined = ?, reasons = ? WHERE batch = ?",
+            [summary.rows, summary.quarantined, json.dumps(summary.reasons, sort_keys=True), summary.batch],
+        )
+        quarantine_once(con, int(summary.batch))
+        if check is not None:
+            check(con, summary)
+
+    return run
+
+
+def _lock_down(box: duckdb.DuckDBPyConnection) -> None:
+    """The source is read: from here on the connection opens no file, attaches nothing, loads no extension,
+    and no SQL can switch that back (issue 15: a mapping cannot reach outside its source)."""
+    box.execute("SET enable_external_access = false")
+    box.execute("SET lock_configuration = true")
+
+
+def _map(box: duckdb.DuckDBPyConnection, sql: str, m: Mapping, path: Path, progress: Progress | None) -> None:
+    """Run the compiled mapping into the table _MAPPED (then drop the staged source)."""
+    report = progress or (lambda stage, done, total: None)
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            box.execute(f"CREATE TEMP TABLE {_MAPPED} AS {sql}")
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    report("read", 0, 100)
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+            pct = box.query_progress()
+            if pct is not None and 0 <= pct < 100:
+                report("read", int(pct), 100)
+    except BaseException:
+        box.interrupt()
+        worker.join()
+        raise
+    error = outcome.get("error")
+    if isinstance(error, duckdb.PermissionException):
+        raise MappingError(
+            f"{path}: mapping {m.name!r} tried to read outside its source ({read_error_text(error)}); "
+            "nothing was ingested"
+        ) from None
+    if isinstance(error, duckdb.InterruptException):
+        raise KeyboardInterrupt from error
+    if isinstance(error, duckdb.Error):
+        raise IngestError(
+            f"{path}: mapping {m.name!r} cannot compute its columns ({read_error_text(error)}); nothing was "
+            "ingested"
+        ) from None
+    if error is not None:
+        raise error
+    box.execute(f"DROP TABLE IF EXISTS temp.{_SRC}")
 
 
 def ingest_mapped(
@@ -318,30 +495,41 @@ def ingest_mapped(
     params: dict[str, str] | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    check: Check | None = None,
 ) -> MappedIngestSummary:
     """Ingest one source file through a mapping, as one batch, all or nothing. ``params`` gives the
-    mapping's parameters (``params:`` in the mapping, ``${NAME}`` in its expressions) as texts."""
+    mapping's parameters (``params:`` in the mapping, ``${NAME}`` in its expressions) as texts; ``check``
+    runs before the batch commits (see FactsStore.ingest)."""
     m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     path = Path(file)
     if kind != m.kind:
         raise MappingError(f"mapping {m.name!r} maps {m.kind}, not {kind}")
     unit = "events" if m.emit else "cases" if m.fold is not None else "rows"
+    check_sql(m, f"mapping {m.name!r}")  # also when the mapping was not loaded from a file
     m = bind_params(m, params)
     tz = timezone or m.timezone
     _check_timezone(m, path, tz)
-    try:
-        source_rows = stage_source(store.con, m, path)
-        summary = store.ingest_relation(
-            m.kind,  # type: ignore[arg-type]
-            mapped_sql(m, f"SELECT * FROM {_SRC}", tz),
-            source_file=path,
-            fmt=f"mapping:{m.name}",
-            timezone=tz,
-            now=now,
-            progress=progress,
-        )
-    finally:
-        _drop(store.con)
+    with _sandbox(store) as box:
+        source_rows = stage_source(box, m, path)
+        _lock_down(box)
+        _map(box, mapped_sql(m, f"SELECT * FROM {_SRC}", tz), m, path, progress)
+        # the mapped rows, streamed into the store: its connection never runs the mapping's SQL
+        bad = _bad_rows(box)  # before the reader: a query on `box` would end the reader's stream
+        reader = box.execute(f"SELECT * FROM {_MAPPED} ORDER BY _src_row").to_arrow_reader(_BATCH_ROWS)
+        store.con.register(_MAPPED, reader)
+        try:
+            summary = store.ingest_relation(
+                m.kind,  # type: ignore[arg-type]
+                f"SELECT * FROM {_MAPPED}",
+                source_file=path,
+                fmt=f"mapping:{m.name}",
+                timezone=tz,
+                now=now,
+                progress=progress,
+                check=_quarantining(bad, check),
+            )
+        finally:
+            store.con.unregister(_MAPPED)
     return MappedIngestSummary(
         **asdict(summary),
         mapping=m.name,
@@ -359,10 +547,13 @@ def ingest_with_mapping(
     timezone: str | None = None,
     params: dict[str, str] | None = None,
     progress: Progress | None = None,
+    check: Check | None = None,
 ) -> MappedIngestSummary:
     """``outcomes ingest KIND FILE --mapping MAP [--param KEY=VALUE ...]``: ingest into the workspace's
     facts store. ``params``: the mapping's parameters (see ``cli_mapping.parse_params``)."""
-    return ingest_mapped(ws.facts(), kind, file, mapping, timezone=timezone, params=params, progress=progress)
+    return ingest_mapped(
+        ws.facts(), kind, file, mapping, timezone=timezone, params=params, progress=progress, check=check
+    )
 
 
 @dataclass

@@ -6,15 +6,17 @@ A mapping is YAML. It is loaded into :class:`Mapping` (pydantic, unknown keys re
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from outcomes.contract.limits import load_plain
 from outcomes.facts import IngestError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -179,7 +181,7 @@ def resolve(mapping: str | Path) -> Path:
             raise MappingError(f"{path}: mapping file not found")
         return path
     builtin = BUILTIN_DIR / f"{text}.yaml"
-    if builtin.is_file():
+    if text in builtin_names() and builtin.is_file():  # a name, never a path out of the built-ins
         return builtin
     raise MappingError(
         f"{text!r} is neither a mapping file nor a built-in mapping; built-ins: {', '.join(builtin_names())}"
@@ -189,9 +191,11 @@ def resolve(mapping: str | Path) -> Path:
 def load_mapping(mapping: str | Path) -> Mapping:
     path = resolve(mapping)
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise MappingError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        data = load_plain(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError, ValueError) as exc:
+        raise MappingError(f"{path}: not valid YAML ({(str(exc).strip() or type(exc).__name__).splitlines()[0]})") from None
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot read the mapping file ({exc.strerror or exc})") from None
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping file must be a YAML mapping (key: value)")
     try:
@@ -303,9 +307,61 @@ def _check(m: Mapping, path: Path) -> None:
             raise MappingError(f"{path}: fold.case: source field {m.fold.case!r} is not in source_fields")
         for i, o in enumerate(m.fold.order):
             refs(o, f"fold.order[{i}]")
+    check_sql(m, str(path))
 
 
 _PARAM_RE = re.compile(r"\$\{([^{}]*)\}")
+
+
+def sql_texts(m: Mapping) -> Iterator[tuple[str, str, bool]]:
+    """Every SQL text the author wrote: (where, text, over computed values) for `sql:`, `expr:` and SQL
+    conditions (columns, helpers, cases, emit, skip and fold order)."""
+
+    def column(c: Column | str, where: str) -> Iterator[tuple[str, str, bool]]:
+        if isinstance(c, str):
+            return
+        if c.sql is not None:
+            yield f"{where}.sql", c.sql, False
+        if c.expr is not None:
+            yield f"{where}.expr", c.expr, True
+        if isinstance(c.when, str):
+            yield f"{where}.when", c.when, False
+        for i, sub in enumerate(c.cases or []):
+            yield from column(sub, f"{where}.cases[{i}]")
+
+    for section, specs in (("columns", m.columns), ("helpers", m.helpers)):
+        for name, spec in specs.items():
+            yield from column(spec, f"{section}.{name}")
+    for i, e in enumerate(m.emit):
+        if isinstance(e.when, str):
+            yield f"emit[{i}].when", e.when, False
+        for name, spec in e.columns.items():
+            yield from column(spec, f"emit[{i}].columns.{name}")
+    for i, s in enumerate(m.skip):
+        if isinstance(s.when, str):
+            yield f"skip[{i}].when", s.when, False
+    if m.fold is not None:
+        for i, o in enumerate(m.fold.order):
+            yield from column(o, f"fold.order[{i}]")
+
+
+def check_sql(m: Mapping, where: str) -> None:
+    """Every SQL text of the mapping is one expression over the source's fields (or, in `expr:`, over the
+    computed values written {name}) calling only allowed scalar functions (see expressions.py); a
+    `${NAME}` parameter counts as a literal. MappingError names the mapping and the key otherwise."""
+    from .expressions import UnsafeExpression, check_expression
+
+    computed = list(m.columns) + list(m.helpers) + [n for e in m.emit for n in e.columns]
+    for key, text, over_computed in sql_texts(m):
+        sql = _PARAM_RE.sub("NULL", text)
+        columns: list[str] = list(m.source_fields)
+        if over_computed:
+            sql = re.sub(r"\{([^{}]+)\}", lambda g: '"' + g.group(1).replace('"', '""') + '"', sql)
+            columns = computed
+        try:
+            check_expression(sql, columns)
+        except UnsafeExpression as exc:
+            raise MappingError(f"{where}: {key}: {exc}") from None
 
 
 def _param_value(mapping: str, name: str, p: Param, text: str) -> str:
@@ -321,7 +377,10 @@ def _param_value(mapping: str, name: str, p: Param, text: str) -> str:
             ) from None
     if p.type == "number":
         try:
-            return repr(float(text))
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError(text)
+            return repr(number)
         except ValueError:
             raise MappingError(
                 f"mapping {mapping!r}: parameter {name!r} must be a number, not {text!r}"

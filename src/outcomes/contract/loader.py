@@ -18,18 +18,19 @@ import types
 import typing
 from decimal import Decimal, InvalidOperation
 from os import PathLike
-from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic.functional_validators import BeforeValidator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from . import rules
 from .issues import ContractError, Issue, Locator, Path, errors, format_path, sort_issues
+from .limits import MAX_BYTES, MAX_DEPTH, LimitedComposer, LimitExceeded, number_too_long
 from .schema import Contract, _parse_target, _to_decimal, parse_duration
 
 DEFAULT_NAME = "contract.yaml"
@@ -41,8 +42,17 @@ DEFAULT_NAME = "contract.yaml"
 class _ExactConstructor(RoundTripConstructor):
     """Round-trip constructor that reads floats as exact Decimals and leaves impossible dates as text."""
 
+    def construct_yaml_int(self, node: Any) -> Any:
+        # a number longer than any contract needs stays text: the models refuse it on its line (Python would
+        # refuse to read more than 4,300 digits with a ValueError)
+        if number_too_long(str(node.value)):
+            return str(node.value)
+        return super().construct_yaml_int(node)
+
     def construct_yaml_float(self, node: Any) -> Any:
         text = str(node.value).replace("_", "")
+        if number_too_long(text):
+            return str(node.value)
         try:
             value = Decimal(text)
         except InvalidOperation:
@@ -56,6 +66,7 @@ class _ExactConstructor(RoundTripConstructor):
             return str(node.value)  # e.g. 2026-02-30: reported by the models, on its line
 
 
+_ExactConstructor.add_constructor("tag:yaml.org,2002:int", _ExactConstructor.construct_yaml_int)
 _ExactConstructor.add_constructor("tag:yaml.org,2002:float", _ExactConstructor.construct_yaml_float)
 _ExactConstructor.add_constructor("tag:yaml.org,2002:timestamp", _ExactConstructor.construct_yaml_timestamp)
 
@@ -63,6 +74,8 @@ _ExactConstructor.add_constructor("tag:yaml.org,2002:timestamp", _ExactConstruct
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _ExactConstructor
+    yaml.Composer = LimitedComposer
+    yaml.max_depth = MAX_DEPTH
     return yaml
 
 
@@ -119,6 +132,22 @@ _UNQUOTED_TARGET = re.compile(r":\s*[<>]=")
 
 
 def _yaml_issue(exc: YAMLError, file: str, text: str = "") -> Issue:
+    if isinstance(exc, LimitExceeded):
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        return Issue("error", exc.code, str(exc.problem), file, line, None, exc.hint)
+    if isinstance(exc, MaxDepthExceededError):
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        return Issue(
+            "error",
+            "too_deep",
+            f"mappings and lists are nested more than {MAX_DEPTH} levels deep",
+            file,
+            line,
+            None,
+            "a contract's deepest key is about 6 levels down: check the brackets and the indentation",
+        )
     if isinstance(exc, MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -159,6 +188,9 @@ def _yaml_issue(exc: YAMLError, file: str, text: str = "") -> Issue:
 def parse_yaml(text: str, filename: str = DEFAULT_NAME) -> tuple[Any, Locator, list[Issue]]:
     """The file's data as plain Python values, where each key and item was written, and syntax issues."""
     lines: dict[Path, int] = {}
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        return None, Locator(filename, lines), [_too_large(filename)]
     try:
         node = _yaml().load(text)
     except YAMLError as exc:
@@ -167,6 +199,18 @@ def parse_yaml(text: str, filename: str = DEFAULT_NAME) -> tuple[Any, Locator, l
         lines[()] = node.lc.line + 1
     data = _plain(node, (), lines)
     return data, Locator(filename, lines), []
+
+
+def _too_large(file: str) -> Issue:
+    return Issue(
+        "error",
+        "too_large",
+        f"the file is larger than {MAX_BYTES:,} bytes, the most a contract file may be",
+        file,
+        None,
+        None,
+        "a contract is a few kilobytes: check that this is the contract file",
+    )
 
 
 # ------------------------------------------------------------------------------- model errors to issues
@@ -402,6 +446,184 @@ def validation_issues(exc: ValidationError, locate: Locator) -> list[Issue]:
     return sort_issues(_issue_from_error(err, locate) for err in exc.errors())
 
 
+# ----------------------------------------------------------------------- rules over what did validate
+#
+# When the models refuse some values, the rules still run over everything else, so that one `validate` shows
+# every problem of every stage. Each refused value is replaced by a placeholder of its type so that the models
+# accept the rest, and the placeholder is then swapped for `_UNKNOWN`: any use of it (a comparison, a test, a
+# loop, text) raises `_Unknown.Used`, and a rule that needs it says nothing. A rule never reports on a value
+# the models already refused, and never guesses what it should have been.
+
+
+class _Unknown:
+    """A value the models refused: using it in any way raises `Used`."""
+
+    class Used(Exception):
+        pass
+
+    def _used(self, *args: Any, **kwargs: Any) -> Any:
+        raise _Unknown.Used
+
+    def __getattr__(self, name: str) -> Any:
+        raise _Unknown.Used
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _used  # type: ignore[assignment]
+    __hash__ = __bool__ = __len__ = __iter__ = __contains__ = __getitem__ = _used  # type: ignore[assignment]
+    __str__ = __repr__ = __format__ = __int__ = __float__ = __index__ = _used  # type: ignore[assignment]
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __neg__ = __abs__ = _used  # type: ignore[assignment]
+
+
+_UNKNOWN = _Unknown()
+_ROUNDS = 4  # placeholder rounds: a placeholder model can itself need placeholders
+
+
+def _placeholder(tp: Any, key: Any) -> tuple[bool, Any]:
+    """(True, a value the models accept for type `tp`), or (False, None) when there is none."""
+    kind = _kind(tp)
+    if kind == "model":
+        base = _strip_optional(tp)
+        while typing.get_origin(base) is typing.Annotated:
+            base = _strip_optional(typing.get_args(base)[0])
+        out = {}
+        for name, info in _fields_by_key(base).items():
+            if info.is_required():
+                ok, value = _placeholder(_field_type(info), name)
+                if not ok:
+                    return False, None
+                out[name] = value
+        return True, out
+    if kind == "int":
+        low = next((getattr(m, "ge", None) for m in getattr(tp, "__metadata__", ()) if hasattr(m, "ge")), None)
+        return True, low if low is not None else 1
+    if kind == "literal":
+        return True, typing.get_args(_strip_optional(tp))[0]
+    if kind == "str":
+        return True, {"timezone": "UTC", "currency": "USD"}.get(str(key), "x")
+    values = {
+        "decimal": "0",
+        "duration": "1d",
+        "target": ">= 0",
+        "date": dt.date(2000, 1, 1),
+        "bool": False,
+        "list": [],
+        "dict": {},
+    }
+    return (True, values[kind]) if kind in values else (False, None)
+
+
+def _written_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The key a model error is about as written in the file (a target's `value` is part of `target`)."""
+    for i in range(1, len(loc)):
+        if _kind(_type_at(loc[:i])) == "target":
+            return loc[:i]
+    return loc
+
+
+def _container(data: Any, path: tuple[Any, ...]) -> Any:
+    node = data
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _patch(data: dict[str, Any], errs: list[Any], unknown: set[tuple[Any, ...]], quiet: set[tuple[Any, ...]]) -> bool:
+    """Put a placeholder where each error is (or drop an unknown key); False when an error has no place."""
+    for err in errs:
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            parent = _container(data, loc[:-1])
+            if isinstance(parent, dict):
+                parent.pop(loc[-1], None)
+            quiet.add(loc[:-1])
+            continue
+        if loc and loc[-1] == "[key]":
+            loc = loc[:-2]  # a name that is not text: the whole mapping of names is unknown
+        path = _written_path(loc)
+        if not path:
+            return False
+        parent = _container(data, path[:-1])
+        ok, value = _placeholder(_type_at(path), path[-1])
+        if not ok or not isinstance(parent, (dict, list)):
+            return False
+        if isinstance(parent, list) and not (isinstance(path[-1], int) and path[-1] < len(parent)):
+            return False
+        parent[path[-1]] = value
+        unknown.add(path)
+    return True
+
+
+def _poison(contract: Contract, path: tuple[Any, ...]) -> None:
+    """Replace the value at `path` (keys as written) in the validated contract by `_UNKNOWN`."""
+    node: Any = contract
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, BaseModel):
+            names = {(info.alias or name): name for name, info in type(node).model_fields.items()}
+            if part not in names:
+                return
+            if last:
+                object.__setattr__(node, names[part], _UNKNOWN)
+                return
+            node = getattr(node, names[part])
+        elif isinstance(node, (dict, list)):
+            try:
+                if last:
+                    node[part] = _UNKNOWN
+                    return
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return
+        else:
+            return
+
+
+def _touches(field: str | None, paths: set[tuple[Any, ...]]) -> bool:
+    return field is not None and any(
+        field == format_path(p) or field.startswith(format_path(p) + ".") or field.startswith(format_path(p) + "[")
+        for p in paths
+        if p
+    )
+
+
+def _rules_over_the_rest(data: dict[str, Any], errs: list[Any], locate: Locator) -> list[Issue]:
+    """The rules' issues about the parts of a contract whose models refused some values."""
+    import copy
+
+    patched = copy.deepcopy(data)
+    unknown: set[tuple[Any, ...]] = set()
+    quiet: set[tuple[Any, ...]] = set()
+    contract = None
+    for _ in range(_ROUNDS):
+        if not _patch(patched, errs, unknown, quiet):
+            return []
+        try:
+            contract = Contract.model_validate(patched)
+            break
+        except ValidationError as exc:
+            errs = exc.errors()
+    if contract is None:
+        return []
+    for path in sorted(unknown, key=len):
+        _poison(contract, path)
+    found: list[Issue] = []
+    for rule in rules.RULES:
+        try:
+            found.extend(rule(contract, locate))
+        except Exception:  # noqa: BLE001 - the rule needed a refused value (or a placeholder): it has nothing to say
+            continue
+    quiet_fields = {format_path(p) for p in quiet}
+    return [
+        i
+        for i in found
+        if not _touches(i.field, unknown) and (i.field or "") not in quiet_fields
+    ]
+
+
 # ----------------------------------------------------------------------------------------- the pipeline
 
 
@@ -428,7 +650,8 @@ def validate_data(data: Any, locate: Locator) -> tuple[Contract | None, list[Iss
     try:
         contract = Contract.model_validate(data)
     except ValidationError as exc:
-        return None, validation_issues(exc, locate)
+        found = validation_issues(exc, locate) + _rules_over_the_rest(data, exc.errors(), locate)
+        return None, sort_issues(found)
     issues = sort_issues(rules.check(contract, locate))
     return (None if errors(issues) else contract), issues
 
@@ -445,7 +668,11 @@ def load_contract(path: str | PathLike[str]) -> tuple[Contract | None, list[Issu
     """Read and validate a contract file. Never raises for a bad file: problems come back as issues."""
     name = str(path)
     try:
-        text = FsPath(path).read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as fh:  # never more than the limit, whatever the file holds
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            return None, [_too_large(name)]
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return None, [
             Issue(

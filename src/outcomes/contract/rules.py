@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 
+from .currency import minor_unit
 from .issues import Issue, Locator
 from .metrics import (
     CATALOGUE,
     CONTRACT_METRICS,
 )
-from .schema import Contract, Outcome, OutcomeFee
+from .names import id_problem
+from .schema import Contract, Outcome, OutcomeFee, decimal_places
 
 Rule = Callable[[Contract, Locator], list[Issue]]
 
@@ -515,8 +517,74 @@ def amounts_not_negative(contract: Contract, locate: Locator) -> list[Issue]:
             "write amounts as zero or more; credits come from service levels and adjustments",
         )
         for path, value in amounts
-        if value is not None and value < 0
+        if isinstance(value, Decimal) and value < 0  # (a value the models refused is not a Decimal)
     ]
+
+
+#: A unit price may be finer than the currency's minor unit (a line is rounded once, after multiplying by its
+#: count), by at most this many places; a fixed amount is billed as written, so it has at most the minor unit.
+UNIT_PRICE_EXTRA_PLACES = 4
+
+
+def money_fits_currency(contract: Contract, locate: Locator) -> list[Issue]:
+    places = minor_unit(contract.currency)
+    if places is None:  # not a currency: the models said so
+        return []
+    p = contract.pricing
+    fixed: list[tuple[tuple[str | int, ...], Decimal | None]] = [
+        (("pricing", "base_fee"), p.base_fee),
+        (("pricing", "minimum"), p.minimum),
+        (("pricing", "maximum"), p.maximum),
+    ]
+    if p.value_share is not None:
+        fixed.append((("pricing", "value_share", "baseline"), p.value_share.baseline))
+    if contract.automation is not None:
+        fixed.append((("automation", "human_contact_cost"), contract.automation.human_contact_cost))
+    units: list[tuple[tuple[str | int, ...], Decimal | None]] = []
+    for i, fee in enumerate(p.outcome_fees):
+        units.append(((*FEES, i, "unit"), fee.unit))
+        units += [((*FEES, i, "prices", j, "unit"), t.unit) for j, t in enumerate(fee.prices or [])]
+    found = []
+    unit_places = places + UNIT_PRICE_EXTRA_PLACES
+    for group, limit, what in ((fixed, places, "an amount"), (units, unit_places, "a unit price")):
+        for path, value in group:
+            if isinstance(value, Decimal) and decimal_places(value) > limit:
+                found.append(
+                    locate.issue(
+                        "too_precise",
+                        path,
+                        f"{what} of {value} {contract.currency} has {decimal_places(value)} decimal places; "
+                        f"{contract.currency} {what} has at most {limit}",
+                        f"{contract.currency}'s minor unit has {places} decimal places (ISO 4217)"
+                        + (
+                            f"; a unit price may have {UNIT_PRICE_EXTRA_PLACES} more, since a line is rounded "
+                            "once after multiplying"
+                            if limit == unit_places
+                            else ""
+                        ),
+                    )
+                )
+    return found
+
+
+def ids_are_safe(contract: Contract, locate: Locator) -> list[Issue]:
+    """The contract id and the names of workflows and outcomes become parts of paths, URLs and file names."""
+    named: list[tuple[tuple[str | int, ...], str]] = [(("contract",), contract.contract)]
+    named += [(("workflows", name), name) for name in contract.workflows]
+    named += [(("outcomes", name), name) for name in contract.outcomes]
+    found = []
+    for path, value in named:
+        problem = id_problem(value)
+        if problem is not None:
+            found.append(
+                locate.issue(
+                    "bad_id",
+                    path,
+                    problem,
+                    "ids are ASCII letters, digits, '.', '-' and '_', not starting with a dot, e.g. acme-northwind",
+                )
+            )
+    return found
 
 
 def minimum_not_above_maximum(contract: Contract, locate: Locator) -> list[Issue]:
@@ -1040,6 +1108,7 @@ def review_triggers(contract: Contract, locate: Locator) -> list[Issue]:
 
 
 RULES: tuple[Rule, ...] = (
+    ids_are_safe,
     empty_sections,
     duplicate_entries,
     overlapping_queues,
@@ -1055,6 +1124,7 @@ RULES: tuple[Rule, ...] = (
     fee_outcomes_verifiable,
     double_count,
     amounts_not_negative,
+    money_fits_currency,
     minimum_not_above_maximum,
     value_share_rules,
     lift_requirement_rules,

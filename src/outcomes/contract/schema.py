@@ -38,7 +38,36 @@ def _to_decimal(value: Any) -> Decimal:
         raise ValueError(f"expected a decimal number such as \"7.50\", got {value!r}") from None
     if not d.is_finite():
         raise ValueError(f"expected a finite decimal number, got {value!r}")
+    if abs(d) >= MAX_DECIMAL:
+        raise ValueError(f"{_short(value)} is too large: numbers in a contract are below {MAX_DECIMAL:,}")
+    if decimal_places(d) > MAX_DECIMAL_PLACES:
+        raise ValueError(f"{_short(value)} has more than {MAX_DECIMAL_PLACES} decimal places")
     return d
+
+
+#: Every decimal of a contract is below this in size and has at most MAX_DECIMAL_PLACES places, so that any
+#: settlement arithmetic on it (times a count of contacts, summed over lines) stays exact.
+MAX_DECIMAL = Decimal(10) ** 12
+MAX_DECIMAL_PLACES = 10
+
+
+def decimal_places(d: Decimal) -> int:
+    """Places after the point, trailing zeros not counted: 7.50 -> 1, 1e30 -> 0, 0.125 -> 3."""
+    _, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    if not any(digits):
+        return 0
+    zeros = 0
+    n = len(digits)
+    while n > 1 and digits[n - 1] == 0:
+        n -= 1
+        zeros += 1
+    return max(0, -(exponent + zeros))
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _decimal_text(d: Decimal) -> str:
@@ -291,6 +320,16 @@ class Contract(Strict):
     glide_path: list[GlidePhase] = Field(default_factory=list)
     automation: Automation | None = None
     audit: Audit | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, v: str) -> str:
+        from .currency import problem
+
+        found = problem(v)
+        if found is not None:
+            raise ValueError(f"{found}; use a three-letter ISO 4217 code such as USD, EUR or JPY")
+        return v
 
     @field_validator("timezone")
     @classmethod

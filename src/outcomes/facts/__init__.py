@@ -23,13 +23,16 @@ shows each attempt; such a batch changes no fact and no digest. The writes of on
 version closes, inserts, batch row) are ONE transaction: an error or Ctrl-C leaves the store as it was.
 
 Quarantine reasons, in the order they are tried (a row gets the first that applies, with its 1-based data
-row number and the field): ``bad_json`` (JSON lines only), ``missing_id``, ``missing_source``,
+row number and the field). Rows a CSV reader cannot read as rows come first (``rejects.py``; the message
+names the line): ``too_few_fields``, ``too_many_fields``, ``bad_encoding`` (not UTF-8), ``bad_quoting``,
+``line_too_long``, ``unreadable_row``. Then: ``bad_json`` (JSON lines only), ``nul_byte`` (a text field holding
+U+0000), ``field_too_long`` (a text field over ``schema.MAX_FIELD_CHARS``), ``missing_id``, ``missing_source``,
 ``bad_timestamp`` (unparseable or, for opened_at, empty), ``missing_timezone`` (no offset or zone and no
 ``timezone`` given), ``unknown_channel``, ``unknown_status``, ``unknown_handled_by``, ``bad_boolean``,
 ``bad_number`` (not a number, or negative seconds), ``csat_out_of_range`` (integer 1-5),
 ``nps_out_of_range`` (0-10), ``ces_out_of_range`` (1-7), ``qa_out_of_range`` (0-100),
 ``closed_before_opened``, ``future_timestamp`` (more than 24 h after the time of ingest), ``duplicate_id``.
-Events: ``bad_json``, ``missing_customer``, ``unknown_event``, ``bad_timestamp``, ``missing_timezone``,
+Events: the reader's reasons, ``bad_json``, ``nul_byte``, ``field_too_long``, ``missing_customer``, ``unknown_event``, ``bad_timestamp``, ``missing_timezone``,
 ``bad_amount`` (not a decimal with at most 2 places; ``monthly_revenue`` also not negative),
 ``future_timestamp`` (``at`` more than 24 h ahead: a future event would move the event clock),
 ``duplicate_id``.

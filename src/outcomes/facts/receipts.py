@@ -1,7 +1,7 @@
 """Idempotency receipts: a batch sent with a key is ingested exactly once, however often it is retried.
 
 A receipt (tenant, key, the SHA-256 of the body, the batch, the response) is written by the ingest's own
-transaction (`FactsStore.ingest(..., within=record(...))`), so it exists exactly when the batch's rows do: a
+transaction (`FactsStore.ingest(..., check=record(...))`), so it exists exactly when the batch's rows do: a
 write that fails leaves no receipt and the retry ingests; a write that succeeded leaves one and the retry gets
 the first response back. Two concurrent first attempts with one key cannot both commit: the second one's
 receipt violates the primary key and its whole batch rolls back (the caller then replays the first response).
@@ -53,7 +53,7 @@ def record(
     received_at: datetime,
     response: Callable[[IngestSummary], dict[str, Any]],
 ) -> Callable[[duckdb.DuckDBPyConnection, IngestSummary], None]:
-    """The `within` hook of an ingest: write the receipt, with the response the batch gets, in its transaction."""
+    """The `check` hook of an ingest: write the receipt, with the response the batch gets, in its transaction."""
 
     def write(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
         body = json.dumps(response(summary), sort_keys=True, default=str)

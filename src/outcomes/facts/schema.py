@@ -15,9 +15,27 @@ EVENTS = ("churned", "renewed", "saved", "purchase", "downgrade")
 TRUE_TEXTS = ("true", "1", "yes")
 FALSE_TEXTS = ("false", "0", "no")
 
+#: The longest text a canonical field may hold (characters); a longer one quarantines its row as
+#: field_too_long. Ids, queues, names and intent labels are far shorter; a longer value is a column shifted by a
+#: stray delimiter, a transcript in the wrong column, or an attempt to bloat the store.
+MAX_FIELD_CHARS = 1_000
+
+#: Rows the CSV reader cannot split or decode (facts/rejects.py): they come before any check of a value.
+READ_REASONS = (
+    "too_few_fields",
+    "too_many_fields",
+    "bad_encoding",
+    "bad_quoting",
+    "line_too_long",
+    "unreadable_row",
+)
+
 #: Quarantine reason codes, in the order they are tried (a row gets the first that applies).
 INTERACTION_REASONS = (
+    *READ_REASONS,
     "bad_json",
+    "nul_byte",
+    "field_too_long",
     "missing_id",
     "missing_source",
     "bad_timestamp",
@@ -36,7 +54,10 @@ INTERACTION_REASONS = (
     "duplicate_id",
 )
 EVENT_REASONS = (
+    *READ_REASONS,
     "bad_json",
+    "nul_byte",
+    "field_too_long",
     "missing_customer",
     "unknown_event",
     "bad_timestamp",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import IngestError
+from .rejects import OPTIONS as REJECT_OPTIONS
 from .schema import Kind
 
 FORMATS = ("csv", "parquet", "json")
@@ -106,12 +106,49 @@ def _check_columns(kind: Kind, file: Path, names: list[str]) -> None:
         )
 
 
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+_NUMBERS = (*_INTEGERS, "FLOAT", "DOUBLE", "DECIMAL")
+_TIMES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE", "DATE")
+
+#: Typed (Parquet) columns: the physical types each kind of canonical column may have, and how to say it. Text
+#: (VARCHAR) is always accepted: its values are read and checked row by row, as in a CSV file.
+PHYSICAL_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
+    "text": ((*_INTEGERS, "UUID"), "text (VARCHAR), or whole numbers for ids"),
+    "enum": ((), "text (VARCHAR)"),
+    "ts": (_TIMES, "a timestamp (TIMESTAMP, TIMESTAMP WITH TIME ZONE or DATE), or ISO 8601 text"),
+    "bool": (("BOOLEAN", *_INTEGERS), "a boolean (BOOLEAN, 0/1), or true/false text"),
+    "seconds": (_NUMBERS, "a number (integer, floating point or DECIMAL), or its text"),
+    "int": (_NUMBERS, "a whole number (an integer type), or its text"),
+    "score": (_NUMBERS, "a number (integer, floating point or DECIMAL), or its text"),
+    "money": (_NUMBERS, "an amount (DECIMAL, or an integer or floating-point number), or decimal text"),
+}
+
+
+def _check_types(kind: Kind, file: Path, types: dict[str, str]) -> None:
+    """Refuse a typed file whose columns cannot hold their canonical values, naming every such column."""
+    wrong = []
+    for f in kind.fields:
+        found = types.get(f.name)
+        if found is None or found.upper() == "VARCHAR":
+            continue
+        accepted, expected = PHYSICAL_TYPES[f.kind]
+        base = found.upper().split("(")[0].strip()
+        if base not in accepted:
+            wrong.append(f"{f.name} is {found}, expected {expected}")
+    if wrong:
+        raise IngestError(
+            f"{file}: {len(wrong)} column(s) of the wrong type: " + "; ".join(wrong) + "; nothing was ingested",
+            hint="write the columns with these types (or as text), e.g. with pyarrow: pa.timestamp('us', tz='UTC')",
+        )
+
+
 def _csv_header(file: Path) -> list[str]:
     opener = gzip.open if file.name.lower().endswith(".gz") else open
     try:
         with opener(file, "rb") as fh:  # type: ignore[operator]
-            text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-            header = next(csv.reader(text), None)
+            # the header line alone: a row further down that is not UTF-8 is the quarantine's, not the header's
+            line = fh.readline(1 << 20).decode("utf-8-sig")
+            header = next(csv.reader([line.rstrip("\r\n")]), None) if line.strip() else None
     except FileNotFoundError:
         raise IngestError(f"{file}: file not found; check the path") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -125,9 +162,10 @@ def _csv(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path) -> Source:
     names = _csv_header(file)
     _check_columns(kind, file, names)
     spec = ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names)))
+    # rows the reader cannot split or decode go to its rejects table (facts/rejects.py), not the file's refusal
     reader = (
         f"read_csv({lit(str(file))}, auto_detect=false, header=true, delim=',', quote='\"', escape='\"', "
-        f"all_varchar=true, columns={{{spec}}})"
+        f"all_varchar=true, columns={{{spec}}}{REJECT_OPTIONS})"
     )
     cols = ", ".join(f"{ident(f'c{i}')} AS {src_col(n)}" for i, n in enumerate(names))
     relation = f"SELECT {cols} FROM {reader}"
@@ -144,6 +182,7 @@ def _parquet(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path) -> Source:
         raise IngestError(f"{file}: cannot read it as Parquet ({_first_line(exc)})") from None
     types = {row[0]: row[1] for row in described}
     _check_columns(kind, file, list(types))
+    _check_types(kind, file, types)
     cols = ", ".join(f"{ident(n)} AS {src_col(n)}" for n in types)
     relation = f"SELECT {cols} FROM {reader}"
     return Source("parquet", relation, types, False)

@@ -33,14 +33,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import ibis
 
+from . import rejects
 from .dialect import EVIDENCE_COMPRESSION, to_sql
 from .errors import IngestError
+from .quarantine import quarantine_once
 from .schema import DDL, KINDS, SCHEMA_VERSION, Kind
 from .sources import Source, detect_format, ident, lit, open_source, read_error_text
 from .validate import StageQuery, raw_query, row_hash_sql, stage_query
 from .versions import check_batch, visible
 
 Progress = Callable[[str, int, int], None]
+#: Called inside an ingest's transaction before it commits (see FactsStore.ingest); raising rolls it back.
+Check = Callable[[duckdb.DuckDBPyConnection, "IngestSummary"], None]
 
 _STAGE = "_facts_stage"
 _GROUPS = "_facts_groups"
@@ -387,7 +391,7 @@ class FactsStore:
         now: datetime | None = None,
         progress: Progress | None = None,
         name: str | None = None,
-        within: Callable[[duckdb.DuckDBPyConnection, IngestSummary], None] | None = None,
+        check: Check | None = None,
     ) -> IngestSummary:
         """Ingest one canonical file as one batch; all or nothing.
 
@@ -397,8 +401,9 @@ class FactsStore:
         ``progress(stage, done, total)`` is called on the caller's thread with stages ``read`` (percent of
         the file, total 100), ``validate`` (rows) and ``write`` (steps). ``name``: what the batch and the
         quarantine record as the file (default: its path), e.g. a batch received by the server.
-        ``within(con, summary)`` runs inside the write transaction after the rows are written: what it
-        writes commits with them, and an error it raises rolls the whole batch back (facts/receipts.py).
+        ``check(con, summary)`` is called inside the write transaction, after the batch is written and before
+        it is committed: what it writes commits with the batch, and an exception it raises rolls the whole batch
+        back (e.g. the refusal of a change to a settled period; the server's idempotency receipt).
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be 'interactions' or 'events', not {kind!r}")
@@ -416,7 +421,8 @@ class FactsStore:
         hasher = threading.Thread(target=_file_sha256, args=(path, sha), daemon=True)
         hasher.start()
         try:
-            with self._ingesting():
+            with self._ingesting(*rejects.TEMP_TABLES):
+                rejects.clear(self.con)
                 source = open_source(self.con, spec, path, fmt_name)
                 query = stage_query(spec, source, timezone=timezone, now=moment)
                 staged = self._stage(spec, path, source, query, report)
@@ -425,8 +431,13 @@ class FactsStore:
                 hasher.join()
                 with self._transaction():
                     summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
-                    if within is not None:
-                        within(self.con, summary)
+                    batch = int(summary.batch or 0)
+                    found = rejects.quarantine(self.con, batch, spec.name, staged.file, len(source.types))
+                    if found:
+                        rejects.add_to_batch(self.con, summary, found)
+                    quarantine_once(self.con, batch)
+                    if check is not None:
+                        check(self.con, summary)
         finally:
             hasher.join()
         return summary
@@ -473,6 +484,7 @@ class FactsStore:
         timezone: str | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
+        check: Check | None = None,
     ) -> IngestSummary:
         """Ingest a SQL relation (a connector's mapped source) as one batch, through the same validation
         and write path as :meth:`ingest`; all or nothing.
@@ -559,6 +571,9 @@ class FactsStore:
                     "UPDATE batches SET rows = ?, skipped = ?, reasons = ? WHERE batch = ?",
                     [summary.rows, skipped, json.dumps(summary.reasons, sort_keys=True), batch],
                 )
+                quarantine_once(con, int(batch or 0))
+                if check is not None:
+                    check(con, summary)
         return summary
 
     def _stage(self, spec: Kind, path: Path, source: Source, query: StageQuery, report: Progress) -> _Staged:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .schema import FALSE_TEXTS, FUTURE_TOLERANCE_HOURS, TRUE_TEXTS, Field, Kind
+from .schema import FALSE_TEXTS, FUTURE_TOLERANCE_HOURS, MAX_FIELD_CHARS, TRUE_TEXTS, Field, Kind
 from .sources import Source, ident, lit, src_col
 
 # A time of day followed by an offset or a zone name: the text carries its own zone.
@@ -118,6 +118,20 @@ def _add_field(plan: Plan, f: Field, src_type: str | None, tz: str | None) -> No
         return
     raw = _raw_text(f, src_type)
     typed = src_type.upper()
+    if typed == "VARCHAR":
+        # text as the source gave it: a NUL byte (which truncates it in C-based tools) or a value far longer
+        # than any canonical field is refused before it is read as anything
+        plan.checks.append(
+            Check("nul_byte", name, f"contains({raw}, chr(0))", lit(f"{name} holds a NUL byte (\\0)"))
+        )
+        plan.checks.append(
+            Check(
+                "field_too_long",
+                name,
+                f"length({raw}) > {MAX_FIELD_CHARS}",
+                f"{lit(name + ' has ')} || length({raw}) || {lit(f' characters; a field holds at most {MAX_FIELD_CHARS:,}')}",
+            )
+        )
 
     if f.kind in ("text", "enum"):
         t = _text_layer(plan, f, src_type, lower=f.kind == "enum")

@@ -21,24 +21,21 @@ from typing import ParamSpec, TypeVar
 
 CONTEXT = Context(prec=50, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
 
-# ISO 4217 minor units that are not 2 (the default, also for codes not listed here).
-_EXPONENTS: dict[str, int] = {
-    # no minor unit
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
-    "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    # thousandths
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-    # ten-thousandths (units of account)
-    "CLF": 4, "UYW": 4,
-}  # fmt: skip
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def minor_unit(currency: str) -> int:
-    """Decimal places of the currency's minor unit (ISO 4217): JPY 0, USD 2, KWD 3; 2 when unknown."""
-    return _EXPONENTS.get(currency.upper(), 2)
+    """Decimal places of the currency's minor unit (ISO 4217): JPY 0, USD 2, KWD 3; 2 when unknown.
+
+    The table is the one contracts are validated against (`outcomes.contract.currency`), so a contract's
+    amounts and its rounding agree; 2 serves codes outside it (a contract registered before currencies were
+    checked)."""
+    from outcomes.contract.currency import minor_unit as iso_minor_unit
+
+    places = iso_minor_unit(currency.upper())
+    return 2 if places is None else places
 
 
 def quantum(currency: str) -> Decimal:

@@ -123,7 +123,7 @@ class Writer:
                     timezone=timezone,
                     now=received,
                     name=name,
-                    within=receipts.record(tenant, key, body_sha, received.replace(tzinfo=None), response),
+                    check=receipts.record(tenant, key, body_sha, received.replace(tzinfo=None), response),
                 )
             except IngestError as exc:
                 # the message names the upload's temporary file: name what the client sent instead
