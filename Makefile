@@ -13,7 +13,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile -rs
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-transcripts docs clean
+.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-transcripts bench-server docs clean
 
 $(VENV)/bin/python:
 	@echo "outcomes: creating the virtualenv $(VENV) with $(PYTHON) (Python >= 3.11)"
@@ -74,10 +74,15 @@ bench: setup-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/integrity.py
 	$(BIN)/python bench/transcripts.py
+	$(BIN)/python bench/server.py
 
 # transcripts per second: redaction plus the built-in scorers, one core and all cores (docs/analytics.md)
 bench-transcripts: setup-dev
 	$(BIN)/python bench/transcripts.py
+
+# the shared server under load on loopback: live scorecard latency, ingest rate (docs/server.md)
+bench-server: setup-dev
+	$(BIN)/python bench/server.py
 
 # precision / recall of the integrity detectors on generated gaming data (docs/integrity.md)
 bench-integrity: setup-dev
@@ -87,4 +92,4 @@ docs: setup-dev
 	$(BIN)/python -m outcomes.cli.docs > docs/cli.md
 
 clean:
-	rm -rf $(VENV) $(DEMO) demo-real .pytest_cache
+	rm -rf $(VENV) $(DEMO) demo-real .pytest_cache test-artifacts

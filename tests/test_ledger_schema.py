@@ -106,10 +106,10 @@ def test_the_migrated_schema_matches_the_models(new_url):
     url = new_url()
     lg = Ledger(url)
     try:
-        assert lg.revision == migrations.head() == "0003"
-        assert migrations.revisions() == ["0001", "0002", "0003"]
+        assert lg.revision == migrations.head() == "0005"
+        assert migrations.revisions() == ["0001", "0002", "0003", "0005"]
         with lg.engine.connect() as conn:
-            assert migrations.current(conn) == "0003"
+            assert migrations.current(conn) == "0005"
             diffs = compare_metadata(
                 MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
             )
@@ -140,7 +140,7 @@ def test_every_revision_downgrades_and_upgrades_again(new_url):
     finally:
         lg.close()
     again = Ledger(url)
-    assert again.revision == "0003" and again.verify_audit().ok
+    assert again.revision == "0005" and again.verify_audit().ok
     again.close()
 
 
@@ -175,7 +175,7 @@ def test_a_ledger_made_before_migrations_is_stamped_and_upgraded(new_url):
     engine.dispose()
     lg = Ledger(url)
     try:
-        assert lg.revision == "0003"
+        assert lg.revision == "0005"
         assert [s.period for s in lg.settlements()] == ["2026-10"]
         d = lg.open_dispute("race/2026-10", 1, party="buyer", reason="works on an old ledger too")
         assert d.state == "open" and lg.verify_audit().ok
@@ -202,6 +202,7 @@ def test_the_migration_scripts_ship_inside_the_package():
         "0001_ledger_tables.py",
         "0002_disputes.py",
         "0003_settlement_measures.py",
+        "0005_people_and_access.py",
     ]
 
 
@@ -282,7 +283,7 @@ def test_two_processes_opening_the_same_new_ledger(new_url):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
     got = _run(_open_worker, lambda _ctx: (url, barrier))
-    assert got == [("ok", "0003"), ("ok", "0003")]
+    assert got == [("ok", "0005"), ("ok", "0005")]
     lg = Ledger(url)
     with lg.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1

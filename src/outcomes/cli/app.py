@@ -21,6 +21,7 @@ from outcomes.cli import (
     integrity,
     mapping,
     scorecard,
+    serve,
     settlement,
     synthetic,
     transcripts,
@@ -66,6 +67,7 @@ for group in (
     uplift,
     facts,
     synthetic,
+    serve,
     transcripts,
 ):
     app.add_typer(group.app)

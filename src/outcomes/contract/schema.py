@@ -104,6 +104,9 @@ class Strict(BaseModel):
 class Parties(Strict):
     buyer: str
     provider: str
+    # optional, an extension of CONTRACT.md (docs/contract.md): the audit firm whose users the shared server
+    # lets read everything of the contract (docs/server.md)
+    auditor: str | None = None
 
 
 class Term(Strict):

@@ -207,4 +207,16 @@ DDL: tuple[str, ...] = (
   raw VARCHAR
 )""",
     "CREATE TABLE IF NOT EXISTS facts_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    # Idempotency keys of batches sent to the shared server (facts/receipts.py): written in the ingest's own
+    # transaction, so a key is recorded exactly when its rows are.
+    """CREATE TABLE IF NOT EXISTS ingest_receipts (
+  tenant VARCHAR NOT NULL,
+  key VARCHAR NOT NULL,
+  body_sha256 VARCHAR NOT NULL,
+  kind VARCHAR NOT NULL,
+  batch INTEGER NOT NULL,
+  response JSON NOT NULL,
+  received_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (tenant, key)
+)""",
 )

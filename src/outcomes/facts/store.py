@@ -390,6 +390,7 @@ class FactsStore:
         timezone: str | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
+        name: str | None = None,
         check: Check | None = None,
     ) -> IngestSummary:
         """Ingest one canonical file as one batch; all or nothing.
@@ -398,9 +399,11 @@ class FactsStore:
         timestamp texts (without it they are quarantined as ``missing_timezone``). ``now``: the time of
         ingest (default: the current time), used for ``future_timestamp`` and recorded as ``ingested_at``.
         ``progress(stage, done, total)`` is called on the caller's thread with stages ``read`` (percent of
-        the file, total 100), ``validate`` (rows) and ``write`` (steps). ``check(con, summary)`` is called
-        inside the write transaction, after the batch is written and before it is committed: an exception it
-        raises rolls the whole batch back (e.g. the refusal of a change to a settled period).
+        the file, total 100), ``validate`` (rows) and ``write`` (steps). ``name``: what the batch and the
+        quarantine record as the file (default: its path), e.g. a batch received by the server.
+        ``check(con, summary)`` is called inside the write transaction, after the batch is written and before
+        it is committed: what it writes commits with the batch, and an exception it raises rolls the whole batch
+        back (e.g. the refusal of a change to a settled period; the server's idempotency receipt).
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be 'interactions' or 'events', not {kind!r}")
@@ -423,6 +426,8 @@ class FactsStore:
                 source = open_source(self.con, spec, path, fmt_name)
                 query = stage_query(spec, source, timezone=timezone, now=moment)
                 staged = self._stage(spec, path, source, query, report)
+                if name is not None:
+                    staged = _Staged(name, staged.fmt, staged.rows, staged.reasons, staged.fields)
                 hasher.join()
                 with self._transaction():
                     summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)

@@ -6,6 +6,9 @@ import getpass
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,9 +19,22 @@ from outcomes.ledger.models import AuditEntry
 
 GENESIS = "sha256:" + "0" * 64
 
+# Who acts, when not the local user: the shared server names the signed-in person for each request.
+_ACTING_AS: ContextVar[str | None] = ContextVar("outcomes_acting_as", default=None)
+
 
 def actor() -> str:
-    return os.environ.get("OUTCOMES_ACTOR") or getpass.getuser()
+    return _ACTING_AS.get() or os.environ.get("OUTCOMES_ACTOR") or getpass.getuser()
+
+
+@contextmanager
+def acting_as(who: str) -> Iterator[None]:
+    """Audit entries written inside the block name `who` as their actor (e.g. `ana@acme.example (Acme)`)."""
+    token = _ACTING_AS.set(who)
+    try:
+        yield
+    finally:
+        _ACTING_AS.reset(token)
 
 
 def now_text() -> str:

@@ -442,3 +442,51 @@ def _view(dispute: Dispute, settlement: Settlement, line: SettlementLine) -> Dis
         state=state_of([e.action for e in events], dispute.id),
         events=events,
     )
+
+
+# comments ----------------------------------------------------------------------------------------------
+def comment(
+    session: Session, dispute_id: int, *, author: str, organisation: str, role: str, body: str
+) -> int:
+    """Add a comment to a dispute's thread (any state; it changes no state); returns its number."""
+    from outcomes.ledger.models import DisputeComment
+
+    dispute, settlement, _state = _load(session, dispute_id)
+    text = _text(body)
+    if text is None:
+        raise LedgerError(f"dispute {dispute_id}: a comment needs some text")
+    last = session.execute(
+        select(DisputeComment.seq)
+        .where(DisputeComment.dispute_id == dispute_id)
+        .order_by(DisputeComment.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    seq = (last or 0) + 1
+    at = audit.now_text()
+    session.add(
+        DisputeComment(
+            dispute_id=dispute_id, seq=seq, author=author, organisation=organisation, role=role, body=text, at=at
+        )
+    )
+    session.flush()
+    audit.append(
+        session,
+        "dispute.comment",
+        _subject(dispute, settlement),
+        {"dispute": dispute_id, "comment": seq, "author": author, "organisation": organisation, "role": role,
+         "body": text},
+    )
+    return seq
+
+
+def comments(session: Session, dispute_id: int) -> list[dict[str, Any]]:
+    from outcomes.ledger.models import DisputeComment
+
+    rows = session.execute(
+        select(DisputeComment).where(DisputeComment.dispute_id == dispute_id).order_by(DisputeComment.seq)
+    ).scalars()
+    return [
+        {"seq": c.seq, "author": c.author, "organisation": c.organisation, "role": c.role, "body": c.body,
+         "at": c.at}
+        for c in rows
+    ]

@@ -174,3 +174,89 @@ class DisputeEvent(Base):
     # on `adjusted`: the settlement whose adjustment line carries the accepted claim
     adjusted_in: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), nullable=True)
     at: Mapped[str] = mapped_column(String(40))
+
+
+# people and access (migration 0005): who may see and do what through the shared server (docs/server.md)
+class Organisation(Base):
+    """A company using the shared server: a contract's buyer, its provider or its audit firm, by the name the
+    contract's `parties` give it."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class User(Base):
+    """A person of one organisation. Signs in with a password (argon2 hash) or calls the API with a token."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class Grant(Base):
+    """A role of a user on one contract (or, with no contract, on every contract where the user's organisation
+    is the role's party). Revoked, never deleted."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('buyer-admin', 'buyer-viewer', 'provider-admin', 'provider-viewer', 'auditor')",
+            name="ck_grant_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    contract: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class ApiToken(Base):
+    """An API token: `oc_<id>_<secret>`; only the SHA-256 of the whole token is kept (shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    hash: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class WebSession(Base):
+    """A browser sign-in: the cookie holds a random secret, this row its SHA-256 and the form (CSRF) token."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # sha256 of the cookie's secret
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[str] = mapped_column(String(40))
+    ended_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class DisputeComment(Base):
+    """A comment in a dispute's thread (either party or the auditor); it does not change the dispute's state."""
+
+    __tablename__ = "dispute_comments"
+    __table_args__ = (PrimaryKeyConstraint("dispute_id", "seq", name="pk_dispute_comments"),)
+
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    author: Mapped[str] = mapped_column(String(320))
+    organisation: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(String(40))

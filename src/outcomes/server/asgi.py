@@ -1,0 +1,16 @@
+"""The app as uvicorn imports it (`outcomes serve` names this factory by its import path, so the command line
+does not import the server): the workspace from OUTCOMES_WORKSPACE (or the current folder)."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+
+def app_from_environment() -> FastAPI:
+    from outcomes.server import create_app
+    from outcomes.workspace import find_workspace
+
+    secure = os.environ.get("OUTCOMES_SERVER_BEHIND_TLS") == "1"
+    return create_app(find_workspace(None), secure_cookies=secure, close_on_shutdown=True)

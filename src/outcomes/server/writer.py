@@ -1,0 +1,206 @@
+"""The server's hold on the workspace: the one writer.
+
+The server opens the workspace once and every write goes through this object: batches in (`ingest`),
+settlements (`settle`), dispute steps, comments and access changes. The facts store is one DuckDB connection,
+used under one lock (`facts()`), reads included; the ledger is SQLAlchemy, whose transactions take the ledger's
+own write lock. After a batch commits, the live board catches up on a worker thread, coalescing the batches
+that arrived meanwhile, so a client's ingest does not wait for the scorecard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from outcomes.facts import IngestError, receipts
+from outcomes.ledger import audit
+from outcomes.server.live import LiveBoard
+from outcomes.server.problems import HTTPProblem
+
+log = logging.getLogger("outcomes.server")
+
+QUARANTINE_SAMPLE = 20
+LIVE_INTERVAL = 0.5  # seconds between two updates of the live board, at most
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    response: dict[str, Any]
+    replayed: bool
+
+
+class Writer:
+    """The workspace as the server holds it."""
+
+    def __init__(
+        self, workspace: Any, *, live: bool = True, now: Callable[[], datetime] | None = None
+    ) -> None:
+        self.ws = workspace
+        self.ledger = workspace.ledger()
+        self._lock = threading.RLock()
+        self.store = workspace.duckdb_facts()  # where batches are written, whatever the engine
+        self.now = now or (lambda: datetime.now(UTC))
+        self.uploads = Path(tempfile.mkdtemp(prefix="outcomes-uploads-"))
+        with self._lock:
+            receipts.prune(self.store.con, self.now().replace(tzinfo=None))
+            self.board = LiveBoard(self.ledger, self.store, main_lock=self._lock)
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        if live:
+            self._worker = threading.Thread(target=self._live_loop, name="outcomes-live", daemon=True)
+            self._worker.start()
+            self._dirty.set()
+
+    # the facts, under the lock --------------------------------------------------------------------------
+    @contextmanager
+    def facts(self) -> Iterator[Any]:
+        """The facts engine of the settings (DuckDB, or Spark), used by one request at a time."""
+        with self._lock:
+            yield self.ws.facts()
+
+    # batches ---------------------------------------------------------------------------------------------
+    def ingest(
+        self,
+        *,
+        tenant: str,
+        key: str,
+        kind: str,
+        body: bytes,
+        fmt: str,
+        timezone: str | None,
+        actor: str,
+        contract: str,
+    ) -> IngestOutcome:
+        """Ingest a batch exactly once per (tenant, key): a retry gets the first response back."""
+        body_sha = hashlib.sha256(body).hexdigest()
+        suffix = ".parquet" if fmt == "parquet" else ".json"
+        with self._lock:
+            con = self.store.con
+            found = receipts.find(con, tenant, key)
+            if found is not None:
+                return self._replay(found, body_sha, kind, key)
+            path = self.uploads / f"{hashlib.sha256((tenant + key).encode()).hexdigest()[:16]}{suffix}"
+            path.write_bytes(body)
+            received = self.now()
+            name = f"api:{tenant}:{key}"
+
+            def response(summary: Any) -> dict[str, Any]:
+                sample = con.execute(
+                    'SELECT "row", field, reason, message FROM quarantine WHERE batch = ? ORDER BY "row" LIMIT ?',
+                    [summary.batch, QUARANTINE_SAMPLE],
+                ).fetchall()
+                return {
+                    "batch": summary.batch,
+                    "kind": summary.kind,
+                    "idempotency_key": key,
+                    "rows": summary.rows,
+                    "accepted": summary.accepted,
+                    "duplicates": summary.duplicates,
+                    "updated": summary.updated,
+                    "quarantined": summary.quarantined,
+                    "reasons": dict(sorted(summary.reasons.items())),
+                    "quarantine_sample": [
+                        {"row": r[0], "field": r[1], "reason": r[2], "message": r[3]} for r in sample
+                    ],
+                    "received_at": received.isoformat(timespec="microseconds"),
+                }
+
+            try:
+                summary = self.store.ingest(
+                    kind,
+                    path,
+                    fmt=fmt,
+                    timezone=timezone,
+                    now=received,
+                    name=name,
+                    check=receipts.record(tenant, key, body_sha, received.replace(tzinfo=None), response),
+                )
+            except IngestError as exc:
+                # the message names the upload's temporary file: name what the client sent instead
+                raise IngestError(str(exc).replace(str(path), "the request body"), hint=exc.hint) from None
+            finally:
+                path.unlink(missing_ok=True)
+            stored = receipts.find(con, tenant, key)
+            assert stored is not None
+        data = summary.to_dict()
+        data.update(contract=contract, tenant=tenant, idempotency_key=key)
+        with audit.acting_as(actor):
+            self.ledger.record_ingest(data)
+        self._dirty.set()
+        return IngestOutcome(stored.response, False)
+
+    @staticmethod
+    def _replay(found: receipts.Receipt, body_sha: str, kind: str, key: str) -> IngestOutcome:
+        if found.body_sha256 != body_sha or found.kind != kind:
+            raise HTTPProblem(
+                "idempotency_key_reused",
+                f"Idempotency-Key {key!r} was used on {found.received_at.isoformat()} for another batch "
+                f"(batch {found.batch} of {found.kind}); a retry must send the same body",
+                hint="use a new key for a new batch",
+            )
+        return IngestOutcome(found.response, True)
+
+    # settlements -----------------------------------------------------------------------------------------
+    def settle(self, contract: str, period: str, *, provisional: bool, actor: str) -> Any:
+        from outcomes.settlement.settle import settle
+
+        with self._lock, audit.acting_as(actor):
+            return settle(self.ledger, self.ws.facts(), contract, period, provisional=provisional)
+
+    def preview(self, contract: str, period: str) -> Any:
+        """A provisional settle, not recorded: its evidence table is dropped afterwards."""
+        from outcomes.settlement.settle import compute
+
+        with self._lock:
+            facts = self.ws.facts()
+            result = compute(self.ledger, facts, contract, period, provisional=True)
+            if result.measures:
+                facts.drop_table(result.measures[0].evidence_table)
+            return result
+
+    # the live board --------------------------------------------------------------------------------------
+    def _live_loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._dirty.wait(timeout=1.0):
+                continue
+            self._dirty.clear()
+            try:
+                self.board.catch_up()  # on its own connection: batches keep arriving meanwhile
+            except Exception:  # keep serving; the next batch tries again
+                log.exception("the live scorecard could not catch up")
+            # at most one update a LIVE_INTERVAL: under a stream of batches, more of them share one update
+            self._stop.wait(LIVE_INTERVAL)
+
+    def catch_up(self) -> None:
+        """Bring the live board up to date now (tests, and a page asked for before the first update)."""
+        self.board.catch_up()
+
+    def registered(self) -> None:
+        """A contract (version) was registered: the live board picks it up."""
+        self._dirty.set()
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+        with self._lock:
+            self.ws.close()
+        for p in self.uploads.glob("*"):
+            p.unlink(missing_ok=True)
+        self.uploads.rmdir()
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
