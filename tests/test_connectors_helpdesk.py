@@ -245,3 +245,43 @@ def test_quarantine_rule_first_match_and_skip_first(store, tmp_path):
     assert (q[2]["reason"], q[2]["message"], q[2]["field"]) == ("odd_state", "record b is odd", "status")
     assert (q[3]["reason"], q[3]["message"], q[3]["field"]) == ("weird_state", "c", None)
     assert set(_rows(store)) == {"a"}
+
+
+# --- the CSV exports: a resolved ticket without its time is held, too --------------------------------------
+
+CSV_WITHOUT_TIMES = {
+    "zendesk": (
+        "Id,Requester id,Status,Via,Group,Assignee,Created at,Solved at,Satisfaction Score,Reopens,"
+        "First reply time in minutes,Full resolution time in minutes\n"
+        "1,9,solved,Mail,Billing,Ann,2026-10-01 09:00:00,2026-10-01 10:00:00,Good,0,5,60\n"
+        "2,9,closed,Mail,Billing,Ann,2026-10-01 09:00:00,,Good,0,5,60\n",
+        "missing_solved_at",
+    ),
+    "freshdesk": (
+        "Ticket ID,Status,Source,Group,Agent,Contact ID,Created time,Resolved time,Closed time,"
+        "Initial response time,Customer interactions,Survey results\n"
+        "1,Resolved,Phone,Sales,Bo,c1,2026-10-01 09:00:00,2026-10-01 09:30:00,,,2,Happy\n"
+        "2,Closed,Phone,Sales,Bo,c1,2026-10-01 09:00:00,,,,2,Happy\n",
+        "missing_resolved_at",
+    ),
+    "intercom": (
+        "Conversation ID,User ID,Channel,Team assigned,Teammate assigned,Conversation started at,"
+        "First response at,Last closed at,State,Resolved by Fin,Conversation rating,Times reopened\n"
+        "1,u1,Email,Support,Kim,2026-10-01T09:00:00Z,,2026-10-01T09:10:00Z,closed,false,5,0\n"
+        "2,u1,Email,Support,Kim,2026-10-01T09:00:00Z,,,closed,false,5,0\n",
+        "missing_close_time",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CSV_WITHOUT_TIMES))
+def test_csv_export_resolved_without_its_time_is_quarantined(store, tmp_path, name):
+    text, reason = CSV_WITHOUT_TIMES[name]
+    file = tmp_path / f"{name}.csv"
+    file.write_text(text)
+    s = ingest_mapped(store, "interactions", file, name, timezone="Europe/Paris", now=NOW)
+    _balanced(s)
+    assert (s.accepted, s.quarantined, s.reasons) == (1, 1, {reason: 1})
+    (q,) = store.quarantine()
+    assert (q["row"], q["field"], q["reason"]) == (3, "closed_at", reason)  # line 3 of the file
+    assert all(r["closed_at"] is not None for r in _rows(store).values())

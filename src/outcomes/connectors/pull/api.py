@@ -85,8 +85,9 @@ class Api:
     vendor: str
     base: str
     credentials: str  # the variables to check when the API refuses them (for the hint)
-    auth: httpx.Auth | tuple[str, str] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    # the credentials: never in a repr (a traceback, a log line)
+    auth: httpx.Auth | tuple[str, str] | None = field(default=None, repr=False)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     sleep: Callable[[float], None] = time.sleep
     on_wait: Callable[[float], None] = lambda seconds: None
     transport: httpx.BaseTransport | None = None
