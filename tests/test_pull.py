@@ -429,3 +429,28 @@ def test_cli_pull_without_credentials_names_the_variable(tmp_path):
     assert r.exit_code == 1 and "INTERCOM_ACCESS_TOKEN" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["pull", "intercom", "--since", "2026-13-01", "-w", str(ws)])
     assert r.exit_code == 1 and "not a date" in r.output
+
+
+@pytest.mark.parametrize(
+    ("vendor", "answer", "says"),
+    [
+        ("zendesk", {"count": 1}, "no list 'tickets'"),
+        ("zendesk", [{"id": 1}], "no list 'tickets'"),
+        ("freshdesk", {"tickets": []}, "no list of records"),
+        ("freshdesk", [{"id": 1, "updated_at": "yesterday"}], "'yesterday' as a time"),
+        ("intercom", {"conversations": [{"id": "c1", "updated_at": "soon"}]}, "'soon' as a UNIX time"),
+    ],
+)
+def test_answers_of_another_shape_are_refused_cleanly(serve, store, tmp_path, vendor, answer, says):
+    api = Api()
+    api.script[1] = lambda: (200, {}, answer)
+    auth = {"zendesk": _basic("a@b.c/token", TOKEN), "freshdesk": _basic(TOKEN, "X"), "intercom": f"Bearer {TOKEN}"}
+    url = serve(api, auth[vendor])
+    env = {
+        "zendesk": {"ZENDESK_BASE_URL": url, "ZENDESK_EMAIL": "a@b.c", "ZENDESK_API_TOKEN": TOKEN},
+        "freshdesk": {"FRESHDESK_BASE_URL": url, "FRESHDESK_API_KEY": TOKEN},
+        "intercom": {"INTERCOM_BASE_URL": url, "INTERCOM_ACCESS_TOKEN": TOKEN},
+    }[vendor]
+    with pytest.raises(PullError, match=says):
+        pull(vendor, tmp_path, _ingest(store), since=date(2026, 10, 1), env=env)
+    assert not (tmp_path / f"{vendor}.cursor.json").exists()

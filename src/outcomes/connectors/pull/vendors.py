@@ -35,11 +35,22 @@ def _iso(moment: datetime) -> str:
 
 
 def _records(data: Any, key: str | None, vendor: str, path: str) -> list[dict[str, Any]]:
-    found = data.get(key) if key is not None and isinstance(data, dict) else data
+    if key is None:
+        found = data
+    else:
+        found = data.get(key) if isinstance(data, dict) else None
     if not isinstance(found, list) or not all(isinstance(r, dict) and "id" in r for r in found):
-        where = f"a list {key!r}" if key else "a list"
+        where = f"list {key!r}" if key else "list"
         raise PullError(f"{vendor}: the answer to {path} has no {where} of records with an id")
     return found
+
+
+def _unix(value: Any, vendor: str) -> int:
+    """A UNIX time of the API (Intercom's updated_at)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise PullError(f"{vendor}: the API gave {value!r} as a UNIX time") from None
 
 
 class Vendor:
@@ -99,7 +110,10 @@ class Zendesk(Vendor):
             params["start_time"] = cursor["start_time"]
         data, _ = api.call("GET", self.PATH, params=params)
         tickets = _records(data, "tickets", self.name, self.PATH)
-        metrics = {str(m.get("ticket_id")): m for m in data.get("metric_sets") or [] if isinstance(m, dict)}
+        sideload = data.get("metric_sets")
+        metrics = {str(m.get("ticket_id")): m for m in sideload or [] if isinstance(m, dict)} if isinstance(
+            sideload, list
+        ) else {}
         after = data.get("after_cursor")
         nxt = {"after_cursor": after} if after else dict(cursor)
         return Page([(t, metrics.get(str(t["id"]))) for t in tickets], nxt, bool(data.get("end_of_stream")))
@@ -152,7 +166,7 @@ class Freshdesk(Vendor):
         mark, seen = _when(cursor["updated_since"]), set(cursor.get("seen", []))
         new = [
             t for t in tickets
-            if _when(t["updated_at"]) > mark or (_when(t["updated_at"]) == mark and str(t["id"]) not in seen)
+            if _when(t.get("updated_at")) > mark or (_when(t.get("updated_at")) == mark and str(t["id"]) not in seen)
         ]
         full = len(tickets) >= page_size
         if new:
@@ -166,7 +180,7 @@ class Freshdesk(Vendor):
         return Page([(t, None) for t in new], nxt, not full)
 
     def version(self, record: dict[str, Any]) -> Any:
-        return _when(record["updated_at"])
+        return _when(record.get("updated_at"))
 
     def document(self, items: list[tuple[dict[str, Any], Any]]) -> Any:
         return [t for t, _ in items]
@@ -205,16 +219,17 @@ class Intercom(Vendor):
         found = _records(data, "conversations", self.name, self.PATH)
         new = [
             c for c in found
-            if int(c.get("updated_at") or 0) > mark or (int(c.get("updated_at") or 0) == mark and str(c["id"]) not in seen)
+            if (when := _unix(c.get("updated_at"), self.name)) > mark or (when == mark and str(c["id"]) not in seen)
         ]
         top, at_top = int(query["top"]), set(query["at_top"])
         for c in new:
-            when = int(c.get("updated_at") or 0)
+            when = _unix(c.get("updated_at"), self.name)
             if when > top:
                 top, at_top = when, set()
             if when == top:
                 at_top.add(str(c["id"]))
-        nxt_page = ((data.get("pages") or {}).get("next") or {}).get("starting_after")
+        pages = data.get("pages") if isinstance(data.get("pages"), dict) else {}
+        nxt_page = (pages.get("next") or {}).get("starting_after") if isinstance(pages.get("next"), dict) else None
         if nxt_page:
             nxt = dict(cursor, query={"top": top, "at_top": sorted(at_top), "starting_after": nxt_page})
         else:  # the query is read: the next one starts at the latest change read
@@ -222,7 +237,7 @@ class Intercom(Vendor):
         return Page([(c, None) for c in new], nxt, not nxt_page)
 
     def version(self, record: dict[str, Any]) -> Any:
-        return int(record.get("updated_at") or 0)
+        return _unix(record.get("updated_at"), self.name)
 
     def document(self, items: list[tuple[dict[str, Any], Any]]) -> Any:
         return {"type": "conversation.list", "conversations": [c for c, _ in items]}
