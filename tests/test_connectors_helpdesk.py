@@ -285,3 +285,25 @@ def test_csv_export_resolved_without_its_time_is_quarantined(store, tmp_path, na
     (q,) = store.quarantine()
     assert (q["row"], q["field"], q["reason"]) == (3, "closed_at", reason)  # line 3 of the file
     assert all(r["closed_at"] is not None for r in _rows(store).values())
+
+
+def test_quarantine_rules_of_a_folded_log_read_the_cases_last_row(store, tmp_path):
+    m = tmp_path / "log.yaml"
+    m.write_text(
+        "name: log\nsource_fields: [case, at, state]\nread: {delimiter: ','}\nconstants: {source: s, channel: email}\n"
+        "fold: {case: case, order: [{from: at}]}\n"
+        "columns:\n  interaction_id: case\n  opened_at: {from: at, agg: first}\n"
+        "  closed_at: {from: at, when: {state: closed}}\n  status: {from: state, map: {closed: resolved, lost: resolved}}\n"
+        "quarantine:\n  - {when: {state: lost}, reason: lost_case, message: 'case {case} ended lost', field: status}\n"
+    )
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "case,at,state\nA,2026-10-01T09:00:00Z,open\nA,2026-10-01T10:00:00Z,closed\n"
+        "B,2026-10-01T09:00:00Z,lost\nB,2026-10-01T11:00:00Z,closed\n"
+        "C,2026-10-01T09:00:00Z,open\nC,2026-10-01T12:00:00Z,lost\n"
+    )
+    s = ingest_mapped(store, "interactions", log, m, now=NOW)
+    _balanced(s)
+    assert (s.rows, s.accepted, s.quarantined, s.reasons) == (3, 2, 1, {"lost_case": 1})
+    (q,) = store.quarantine()
+    assert (q["row"], q["message"]) == (6, "case C ended lost")  # the case's first row, as for other reasons
