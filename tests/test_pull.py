@@ -454,3 +454,17 @@ def test_answers_of_another_shape_are_refused_cleanly(serve, store, tmp_path, ve
     with pytest.raises(PullError, match=says):
         pull(vendor, tmp_path, _ingest(store), since=date(2026, 10, 1), env=env)
     assert not (tmp_path / f"{vendor}.cursor.json").exists()
+
+
+def test_a_refused_batch_leaves_the_cursor_where_it_was(serve, store, tmp_path):
+    api, env = _zendesk(serve)
+    api.change(zendesk_ticket(1, "open", updated="2026-10-01T10:00:00Z"))
+
+    def refuse(file: Path, mapping: str) -> Any:
+        raise PullError("refused (e.g. it would change a settled period)")
+
+    with pytest.raises(PullError, match="refused"):
+        pull("zendesk", tmp_path, refuse, since=date(2026, 10, 1), env=env)
+    assert not (tmp_path / "zendesk.cursor.json").exists()
+    s = pull("zendesk", tmp_path, _ingest(store), since=date(2026, 10, 1), env=env)  # read again, in full
+    assert (s.resumed, s.records, s.totals["accepted"]) == (False, 1, 1)
