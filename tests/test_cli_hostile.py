@@ -116,6 +116,8 @@ def _valid(path: tuple[str, ...], name: str, tp: typing.Any, w: dict, tmp: Path)
         "out_dir": str(tmp / "generated"),
         "directory": str(tmp / "new-ws"),
         "workspace": str(w["ws"]),
+        "helpdesk": "zendesk",
+        "since": "2026-10-01",
     }
     if name in table:
         return table[name]
@@ -141,6 +143,8 @@ def _hostile(name: str, tp: typing.Any, w: dict) -> list[str]:
         return ["../builtin/zendesk", missing, str(w["folder"]), str(w["empty"]).replace(".csv", ".yaml")]
     if name == "line":
         return ["0", "999", "x"]
+    if name == "since":
+        return ["2026-13-01", "", "x", "../x", "2026-10-01T25:00"]
     if name == "timezone":
         return ["Mars/Olympus", "", "../../etc/localtime"]
     if name == "fmt":

@@ -157,9 +157,15 @@ def test_pages_as_json_lines_gzipped_number_records_across_pages(store, tmp_path
 def test_without_sideload_metrics_are_empty(store, tmp_path):
     file = _doc(tmp_path, metrics=[])
     s = ingest_mapped(store, "interactions", file, "zendesk-json", now=NOW)
-    assert (s.accepted, s.quarantined, s.skipped) == (4, 1, 1)
-    t1 = _rows(store)["1"]
-    assert t1["closed_at"] is None and t1["reopened"] is None and t1["csat"] == 5
+    # the solved ticket has no solve time: quarantined, not accepted as resolved with an empty closed_at
+    assert (s.accepted, s.quarantined, s.skipped) == (3, 2, 1)
+    assert s.reasons == {"deleted_ticket": 1, "missing_solved_at": 1, "unknown_status": 1}
+    rows = _rows(store)
+    assert "1" not in rows
+    # the closed one closed at its last update (a closed ticket cannot change afterwards)
+    t2 = rows["2"]
+    assert t2["closed_at"] == datetime(2026, 10, 3, 10, 0) and t2["status"] == "resolved"
+    assert t2["reopened"] is None and t2["csat"] == 1 and t2["handle_seconds"] is None
 
 
 def test_json_lines_of_records_and_nested_paths(store, tmp_path):

@@ -14,11 +14,12 @@ Pipeline (all SQL, no Python loop over rows):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from outcomes.facts.sources import ident, lit
 from outcomes.facts.validate import _ZONE_RE
 
-from .mapping import Column, Condition, Mapping, MappingError, Skip
+from .mapping import Column, Condition, Hold, Mapping, MappingError, Skip
 
 TS_TEXT = "%Y-%m-%d %H:%M:%S"
 
@@ -62,6 +63,13 @@ def _template(text: str) -> str:
     if pos < len(text):
         pieces.append(lit(text[pos:]))
     return "(" + " || ".join(pieces) + ")"
+
+
+def _message(text: str) -> str:
+    """A message template ("ticket {id} is solved ...") as SQL; an empty field reads as an empty text."""
+    parts = re.split(r"\{([^{}]+)\}", text)  # literal, field, literal, ...
+    pieces = [lit(p) if i % 2 == 0 else f"coalesce({ident(p)}, '')" for i, p in enumerate(parts) if p or i % 2]
+    return "(" + " || ".join(pieces or ["''"]) + ")"
 
 
 def base_sql(c: Column) -> str | None:
@@ -184,6 +192,18 @@ def mapped_sql(m: Mapping, reader: str, timezone: str | None = None) -> str:
         f"CAST(json_object({fields}) AS VARCHAR) AS _src_raw",
         f"{skip} AS _skip",
     ] + [f"{x} AS {_b(n)}" for n, x in base.items() if x is not None]
+    held = ["_hold", "_hold_msg", "_hold_field"] if m.quarantine else []
+    if m.quarantine:
+        # the first rule that holds gives the reason, the message and the field
+        def first(value: Callable[[Hold], str]) -> str:
+            whens = " ".join(f"WHEN coalesce({condition_sql(h.when)}, false) THEN {value(h)}" for h in m.quarantine)
+            return f"CASE {whens} END"
+
+        row_cols += [
+            f"{first(lambda h: lit(h.reason))} AS _hold",
+            f"{first(lambda h: _message(h.message))} AS _hold_msg",
+            f"{first(lambda h: lit(h.field) if h.field else 'NULL')} AS _hold_field",
+        ]
     if m.fold is not None:
         keys = [base_sql(o) for o in m.fold.order]
         row_cols += [f"{k} AS {ident(f'o:{i}')}" for i, k in enumerate(keys)]
@@ -194,6 +214,7 @@ def mapped_sql(m: Mapping, reader: str, timezone: str | None = None) -> str:
         aggs = [
             "min(_src_row) AS _src_row",
             f"last(_skip ORDER BY {order}) AS _skip",
+            *(f"last({c} ORDER BY {order}) AS {c}" for c in held),
             "'case ' || _case || ': ' || count(*) || ' source rows from row ' || min(_src_row) || "
             f"'; its last row: ' || last(_src_raw ORDER BY {order}) AS _src_raw",
         ] + [
@@ -219,7 +240,7 @@ def mapped_sql(m: Mapping, reader: str, timezone: str | None = None) -> str:
                 f"CASE WHEN {t} < {ref} THEN strftime({t} + INTERVAL 1 DAY, {lit(TS_TEXT)}) ELSE {_b(n)} END"
             )
         sql = f"SELECT *, {expr} AS {_v(n)} FROM ({sql}) AS d{i}"
-    out = ["_src_row", "_skip", "_src_raw"]
+    out = ["_src_row", "_skip", "_src_raw", *held]
     out += [f"{_v(n)} AS {ident('s_' + n)}" for n in m.columns]
     out += [f"{lit(v)} AS {ident('s_' + n)}" for n, v in m.constants.items()]
     return f"SELECT {', '.join(out)} FROM ({sql}) AS final"

@@ -161,7 +161,8 @@ def check_expression(text: str, columns: Iterable[str]) -> None:
         elif isinstance(node, exp.Anonymous):
             if node.name.lower() not in SCALAR_FUNCTIONS:
                 raise UnsafeExpression(_unknown_function(node.name))
-        elif isinstance(node, exp.Func) and type(node) not in allowed:
+        elif isinstance(node, exp.Func) and not isinstance(node, exp.Connector) and type(node) not in allowed:
+            # AND / OR / XOR are operators (sqlglot models them as functions too)
             raise UnsafeExpression(_unknown_function(node.sql_name().lower()))
 
 

@@ -187,6 +187,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) -> int:
 _RJ, _RS = "_connector_reader_rejects", "_connector_reader_scans"
 _REJECT_OPTIONS = f", store_rejects=true, rejects_table={lit(_RJ)}, rejects_scan={lit(_RS)}, rejects_limit=0"
 _BAD = "_connector_bad_rows"
+_BAD_COLUMNS = "_src_row BIGINT, reason VARCHAR, message VARCHAR, raw VARCHAR, field VARCHAR"
 _READER_REASONS = {
     "MISSING COLUMNS": "too_few_fields",
     "TOO MANY COLUMNS": "too_many_fields",
@@ -214,7 +215,7 @@ def _set_aside_bad_rows(con: duckdb.DuckDBPyConnection, n: int, offset: int) -> 
     the lines the reader rejected (not UTF-8, an open quote, too few or many fields) and, for a file read line by
     line, lines with another number of fields than the header. The readable rows' _src_row is moved past the
     rejected lines before them (the reader numbers only what it returns)."""
-    con.execute(f"CREATE TEMP TABLE {_BAD} (_src_row BIGINT, reason VARCHAR, message VARCHAR, raw VARCHAR)")
+    con.execute(f"CREATE TEMP TABLE {_BAD} ({_BAD_COLUMNS})")
     if _rejected(con):
         cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _READER_REASONS.items())
         con.execute(
@@ -228,7 +229,7 @@ def _set_aside_bad_rows(con: duckdb.DuckDBPyConnection, n: int, offset: int) -> 
         )
         found = "coalesce(nullif(regexp_extract(error_message, 'Found: (\\d+)', 1), ''), 'another number of')"
         con.execute(
-            f"INSERT INTO {_BAD} SELECT line, reason, 'line ' || line || ': ' || CASE reason "
+            f"INSERT INTO {_BAD} (_src_row, reason, message, raw) SELECT line, reason, 'line ' || line || ': ' || CASE reason "
             f"WHEN 'too_few_fields' THEN {found} || ' field(s), the header has {n}' "
             f"WHEN 'too_many_fields' THEN {found} || ' fields, the header has {n}' "
             "WHEN 'bad_encoding' THEN 'the text is not in the mapping''s read.encoding' "
@@ -237,7 +238,7 @@ def _set_aside_bad_rows(con: duckdb.DuckDBPyConnection, n: int, offset: int) -> 
         )
         con.execute("DROP TABLE _connector_rejected")
     con.execute(
-        f"INSERT INTO {_BAD} SELECT _src_row, CASE WHEN _nf < {n} THEN 'too_few_fields' ELSE 'too_many_fields' END, "
+        f"INSERT INTO {_BAD} (_src_row, reason, message, raw) SELECT _src_row, CASE WHEN _nf < {n} THEN 'too_few_fields' ELSE 'too_many_fields' END, "
         f"'line ' || _src_row || ': ' || _nf || ' field(s), the header has {n} (a stray delimiter, or a truncated "
         f"line)', _line FROM {_SRC} WHERE _nf <> {n}"
     )
@@ -411,7 +412,7 @@ def _quarantining(bad: Any, check: Check | None) -> Check | None:
         try:
             con.execute(
                 f"INSERT INTO quarantine SELECT {int(summary.batch)}, {lit(summary.kind)}, {lit(summary.file)}, "
-                f"_src_row, NULL, reason, message, raw FROM {name} ORDER BY _src_row"
+                f"_src_row, field, reason, message, raw FROM {name} ORDER BY _src_row"
             )
             found = {
                 str(r): int(k) for r, k in con.execute(f"SELECT reason, count(*) FROM {name} GROUP BY 1").fetchall()
@@ -441,6 +442,22 @@ def _lock_down(box: duckdb.DuckDBPyConnection) -> None:
     and no SQL can switch that back (issue 15: a mapping cannot reach outside its source)."""
     box.execute("SET enable_external_access = false")
     box.execute("SET lock_configuration = true")
+
+
+def _hold(box: duckdb.DuckDBPyConnection, m: Mapping) -> None:
+    """Move the units the mapping's ``quarantine`` rules hold (and no skip rule skips) from the mapped rows to
+    the rows set aside, to be quarantined with the rule's reason, message and field."""
+    if not m.quarantine:
+        return
+    box.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_BAD} ({_BAD_COLUMNS})")
+    held = "_hold IS NOT NULL AND _skip IS NULL"
+    box.execute(
+        f"INSERT INTO {_BAD} (_src_row, reason, message, raw, field) SELECT _src_row, _hold, _hold_msg, _src_raw, _hold_field FROM {_MAPPED} WHERE {held}"
+    )
+    box.execute(f"DELETE FROM {_MAPPED} WHERE {held}")
+    box.execute(f"ALTER TABLE {_MAPPED} DROP COLUMN _hold")
+    box.execute(f"ALTER TABLE {_MAPPED} DROP COLUMN _hold_msg")
+    box.execute(f"ALTER TABLE {_MAPPED} DROP COLUMN _hold_field")
 
 
 def _map(box: duckdb.DuckDBPyConnection, sql: str, m: Mapping, path: Path, progress: Progress | None) -> None:
@@ -513,6 +530,7 @@ def ingest_mapped(
         source_rows = stage_source(box, m, path)
         _lock_down(box)
         _map(box, mapped_sql(m, f"SELECT * FROM {_SRC}", tz), m, path, progress)
+        _hold(box, m)
         # the mapped rows, streamed into the store: its connection never runs the mapping's SQL
         bad = _bad_rows(box)  # before the reader: a query on `box` would end the reader's stream
         reader = box.execute(f"SELECT * FROM {_MAPPED} ORDER BY _src_row").to_arrow_reader(_BATCH_ROWS)

@@ -119,6 +119,17 @@ class Skip(_Strict):
     reason: str
 
 
+class Hold(_Strict):
+    """A unit the mapping cannot map faithfully (e.g. a solved ticket whose solve time was not exported):
+    quarantined with ``reason`` and ``message`` (a template over source fields, ``{FIELD}``), not skipped and
+    not ingested half-empty. ``field`` names the canonical column it concerns."""
+
+    when: Condition
+    reason: str
+    message: str
+    field: str | None = None
+
+
 class Fold(_Strict):
     case: str  # the source column that identifies a case
     order: list[Column]  # sort keys of a case's rows (computed values), e.g. the event time
@@ -152,6 +163,8 @@ class Mapping(_Strict):
     columns: dict[str, Column | str]
     helpers: dict[str, Column | str] = Field(default_factory=dict)
     skip: list[Skip] = Field(default_factory=list)
+    # units quarantined by the mapping itself, with its reason (after skip: a skipped unit is not held)
+    quarantine: list[Hold] = Field(default_factory=list)
     fold: Fold | None = None
     params: dict[str, Param] = Field(default_factory=dict)
     emit: list[Emit] = Field(default_factory=list)
@@ -252,6 +265,8 @@ def _check(m: Mapping, path: Path) -> None:
         raise MappingError(f"{path}: read.delimiter must be one character")
     if m.emit and m.fold is not None:
         raise MappingError(f"{path}: emit and fold cannot be combined")
+    if m.emit and m.quarantine:
+        raise MappingError(f"{path}: emit and quarantine cannot be combined (one source row, several units)")
     for name, p in m.params.items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise MappingError(f"{path}: params.{name}: a parameter name is letters, digits and _")
@@ -302,6 +317,19 @@ def _check(m: Mapping, path: Path) -> None:
                     raise MappingError(
                         f"{path}: skip[{i}].when: source field {col!r} is not in source_fields"
                     )
+    for i, h in enumerate(m.quarantine):
+        where = f"{path}: quarantine[{i}]"
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", h.reason):
+            raise MappingError(f"{where}.reason: {h.reason!r} is not a reason code (lower_snake_case)")
+        if h.field is not None and h.field not in canonical:
+            raise MappingError(f"{where}.field: {h.field!r} is not a canonical {m.kind} column")
+        if isinstance(h.when, dict):
+            for col in h.when:
+                if col not in fields:
+                    raise MappingError(f"{where}.when: source field {col!r} is not in source_fields")
+        for col in re.findall(r"\{([^{}]+)\}", h.message):
+            if col not in fields:
+                raise MappingError(f"{where}.message: source field {col!r} is not in source_fields")
     if m.fold is not None:
         if m.fold.case not in fields:
             raise MappingError(f"{path}: fold.case: source field {m.fold.case!r} is not in source_fields")
@@ -340,6 +368,9 @@ def sql_texts(m: Mapping) -> Iterator[tuple[str, str, bool]]:
     for i, s in enumerate(m.skip):
         if isinstance(s.when, str):
             yield f"skip[{i}].when", s.when, False
+    for i, h in enumerate(m.quarantine):
+        if isinstance(h.when, str):
+            yield f"quarantine[{i}].when", h.when, False
     if m.fold is not None:
         for i, o in enumerate(m.fold.order):
             yield from column(o, f"fold.order[{i}]")
@@ -450,6 +481,7 @@ def bind_params(m: Mapping, params: dict[str, str] | None = None) -> Mapping:
             "columns": {k: col(v) for k, v in m.columns.items()},
             "helpers": {k: col(v) for k, v in m.helpers.items()},
             "skip": [s.model_copy(update={"when": cond(s.when)}) for s in m.skip],
+            "quarantine": [h.model_copy(update={"when": cond(h.when)}) for h in m.quarantine],
             "emit": [
                 e.model_copy(
                     update={"when": cond(e.when), "columns": {k: col(v) for k, v in e.columns.items()}}
