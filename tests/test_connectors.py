@@ -187,6 +187,22 @@ def test_fold_event_log(store, tmp_path):
     assert "case B: 2 source rows from row 3" in q["raw"]
 
 
+def test_fold_last_known_keeps_the_agent_of_an_earlier_event(store, tmp_path):
+    """A ticket resolved by ann and closed by the system with no assignee: `last` gives the closing event's
+    (empty) assignee, `last_known` the last one given."""
+    mapping = EVENTS_MAP.replace("  agent_id: who\n", "  agent_id: {from: who, agg: last_known}\n")
+    mapping = mapping.replace("  reopened:", "  queue: who\n  reopened:")
+    log = "case,step,at,state,who,reopen,caller\nA,1,2026-10-01 09:00,working,ann,0,c1\n"
+    log += "A,2,2026-10-01 10:00,closed,,0,c1\nB,1,2026-10-01 09:00,new,,0,c2\n"
+    s = ingest_mapped(
+        store, "interactions", _write(tmp_path, "ev.csv", log), _write(tmp_path, "m.yaml", mapping), now=NOW
+    )
+    assert s.accepted == 2
+    rows = _rows(store)
+    assert (rows["A"]["agent_id"], rows["A"]["queue"]) == ("ann", None)
+    assert rows["B"]["agent_id"] is None  # no event names one
+
+
 def test_source_rows_are_file_lines(store, tickets, tmp_path):
     mapping, _ = tickets
     lines = TICKETS.splitlines(keepends=True)

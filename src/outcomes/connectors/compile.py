@@ -115,6 +115,8 @@ def _agg(expr: str, how: str, order: str) -> str:
         return f"first({expr} ORDER BY {order})"
     if how == "last":
         return f"last({expr} ORDER BY {order})"
+    if how == "last_known":
+        return f"last({expr} ORDER BY {order}) FILTER (WHERE {expr} IS NOT NULL)"
     if how == "count":
         return f"CAST(count({expr}) AS VARCHAR)"
     if how in ("min", "max"):

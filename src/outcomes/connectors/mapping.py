@@ -21,7 +21,7 @@ from outcomes.facts import IngestError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 ENCODINGS = ("utf-8", "latin-1", "utf-16")
-AGGS = ("first", "last", "min", "max", "any", "all", "count", "count_distinct")
+AGGS = ("first", "last", "last_known", "min", "max", "any", "all", "count", "count_distinct")
 
 
 class MappingError(IngestError):
@@ -59,7 +59,10 @@ class Column(_Strict):
     # SQL over computed values (after a fold), written {name}; e.g. "CASE WHEN {resolves} > 1 ..."
     expr: str | None = None
     rollover_after: str | None = None  # a time-of-day earlier than this computed timestamp is next day
-    agg: Literal["first", "last", "min", "max", "any", "all", "count", "count_distinct"] | None = None
+    # last_known: the value on the case's last row that has one (e.g. the agent of the resolving event)
+    agg: (
+        Literal["first", "last", "last_known", "min", "max", "any", "all", "count", "count_distinct"] | None
+    ) = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
