@@ -133,7 +133,36 @@ def test_technion_bank_three_months_whole():
         )
 
 
+# Independent figures for the UCI ServiceNow log, in DuckDB SQL over the raw file: per incident, its last event
+# and its resolving event (the last in state Resolved), in (sys_updated_at, sys_mod_count, file row) order.
+# Resolved or Closed incidents: resolved at resolved_at, else at the resolving event, else (no Resolved event)
+# at closed_at; queue and assignee of the resolving event (else of the last); agent: resolved_by, else that
+# assignee.
+SERVICENOW_SQL = """
+WITH e AS (
+  SELECT *, strptime(sys_updated_at, '%d/%m/%Y %H:%M') AS t, CAST(sys_mod_count AS INTEGER) AS k
+  FROM (SELECT *, row_number() OVER () AS n FROM read_csv({path}, header = true, all_varchar = true, nullstr = '?'))
+), last AS (
+  SELECT * FROM e QUALIFY row_number() OVER (PARTITION BY number ORDER BY t DESC, k DESC, n DESC) = 1
+), resolving AS (
+  SELECT * FROM e WHERE incident_state = 'Resolved'
+  QUALIFY row_number() OVER (PARTITION BY number ORDER BY t DESC, k DESC, n DESC) = 1
+)
+SELECT l.number, l.incident_state IN ('Resolved', 'Closed') AS resolved,
+       CASE WHEN l.incident_state IN ('Resolved', 'Closed') THEN
+         coalesce(strptime(l.resolved_at, '%d/%m/%Y %H:%M'), r.t, strptime(l.closed_at, '%d/%m/%Y %H:%M'))
+       END AS resolution,
+       strptime(l.closed_at, '%d/%m/%Y %H:%M') AS auto_closed,
+       CASE WHEN r.number IS NOT NULL THEN r.assignment_group ELSE l.assignment_group END AS queue,
+       coalesce(l.resolved_by, CASE WHEN r.number IS NOT NULL THEN r.assigned_to ELSE l.assigned_to END) AS agent,
+       l.assigned_to AS last_assignee
+FROM last AS l LEFT JOIN resolving AS r USING (number)
+"""
+
+
 def test_servicenow_incident_log_folded_whole():
+    import duckdb
+
     raw = pd.read_csv(INCIDENTS, dtype=str, keep_default_na=False)
     with FactsStore(":memory:") as store:
         s = ingest_mapped(store, "interactions", INCIDENTS, "servicenow-incidents", timezone="UTC", now=NOW)
@@ -164,14 +193,31 @@ def test_servicenow_incident_log_folded_whole():
         )
         callers = con.execute("SELECT count(DISTINCT customer_id) FROM interactions").fetchone()[0]
         assert callers == ok.loc[ok["caller_id"] != "?", "caller_id"].nunique()
-        # resolution time: first opened_at to the last event's resolved_at, resolved cases only
+        # resolution time: first opened_at to the resolution, resolved cases only
         first_open = pd.to_datetime(
             raw.sort_values(["number", "t", "k", "row"]).groupby("number")["opened_at"].first(),
             format="%d/%m/%Y %H:%M",
         )
-        done = ok[ok["incident_state"].isin(["Resolved", "Closed"]) & (ok["resolved_at"] != "?")]
+        with duckdb.connect() as db:
+            want = _frame(db.execute(SERVICENOW_SQL.format(path=f"'{INCIDENTS}'"))).set_index("number")
+        rows = _frame(
+            con.execute(
+                "SELECT interaction_id, status, closed_at, queue, agent_id, handled_by FROM interactions"
+            )
+        ).set_index("interaction_id")
+        want = want.loc[rows.index]
+        assert (rows["closed_at"].notna() == want["resolved"]).all()
+        assert (rows["closed_at"] == want["resolution"]).all()
+        assert (rows["queue"].fillna("-") == want["queue"].fillna("-")).all()
+        assert (rows["agent_id"].fillna("-") == want["agent"].fillna("-")).all()
+        # the agent who resolved it, even when the incident was unassigned at its automatic closure
+        not_handled = int(want["agent"].isna().sum())
+        assert int(rows["handled_by"].isna().sum()) == not_handled == 23
+        assert int((want["last_assignee"].isna() & want["resolved"]).sum()) == 725  # the last event's
+        days = (want["auto_closed"] - want["resolution"]).dt.total_seconds() / 86400
+        assert 4.9 < days.median() < 5.1  # the automatic closure follows the resolution by ~5 days
         secs = (
-            pd.to_datetime(done["resolved_at"], format="%d/%m/%Y %H:%M") - first_open[done.index]
+            want.loc[want["resolved"], "resolution"] - first_open[want.index[want["resolved"]]]
         ).dt.total_seconds()
         assert (
             con.execute("SELECT sum(handle_seconds) FROM interactions").fetchone()[0] == secs[secs >= 0].sum()
