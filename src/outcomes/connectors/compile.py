@@ -186,6 +186,14 @@ def mapped_sql(m: Mapping, reader: str, timezone: str | None = None) -> str:
         f"CAST(json_object({fields}) AS VARCHAR) AS _src_raw",
         f"{skip} AS _skip",
     ] + [f"{x} AS {_b(n)}" for n, x in base.items() if x is not None]
+    if m.quarantine:
+        # the first quarantine rule that holds: its reason and message (read on a case's last row, like skip)
+        reasons = " ".join(f"WHEN {condition_sql(h.when)} THEN {lit(h.reason)}" for h in m.quarantine)
+        messages = " ".join(
+            f"WHEN {condition_sql(h.when)} THEN {lit(h.message or 'the mapping quarantines it: ' + h.reason)}"
+            for h in m.quarantine
+        )
+        row_cols += [f"CASE {reasons} END AS _hold", f"CASE {messages} END AS _hold_msg"]
     if m.fold is not None:
         keys = [base_sql(o) for o in m.fold.order]
         row_cols += [f"{k} AS {ident(f'o:{i}')}" for i, k in enumerate(keys)]
@@ -196,6 +204,11 @@ def mapped_sql(m: Mapping, reader: str, timezone: str | None = None) -> str:
         aggs = [
             "min(_src_row) AS _src_row",
             f"last(_skip ORDER BY {order}) AS _skip",
+        ] + (
+            [f"last(_hold ORDER BY {order}) AS _hold", f"last(_hold_msg ORDER BY {order}) AS _hold_msg"]
+            if m.quarantine
+            else []
+        ) + [
             "'case ' || _case || ': ' || count(*) || ' source rows from row ' || min(_src_row) || "
             f"'; its last row: ' || last(_src_raw ORDER BY {order}) AS _src_raw",
         ] + [
@@ -221,7 +234,7 @@ def mapped_sql(m: Mapping, reader: str, timezone: str | None = None) -> str:
                 f"CASE WHEN {t} < {ref} THEN strftime({t} + INTERVAL 1 DAY, {lit(TS_TEXT)}) ELSE {_b(n)} END"
             )
         sql = f"SELECT *, {expr} AS {_v(n)} FROM ({sql}) AS d{i}"
-    out = ["_src_row", "_skip", "_src_raw"]
+    out = ["_src_row", "_skip", "_src_raw"] + (["_hold", "_hold_msg"] if m.quarantine else [])
     out += [f"{_v(n)} AS {ident('s_' + n)}" for n in m.columns]
     out += [f"{lit(v)} AS {ident('s_' + n)}" for n, v in m.constants.items()]
     return f"SELECT {', '.join(out)} FROM ({sql}) AS final"

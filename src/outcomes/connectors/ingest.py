@@ -389,6 +389,23 @@ def _sandbox(store: FactsStore) -> Iterator[duckdb.DuckDBPyConnection]:
         box.close()
 
 
+def _set_aside_held_rows(box: duckdb.DuckDBPyConnection) -> None:
+    """Move the units a `quarantine` rule of the mapping holds (and no skip rule skips: the source says to
+    ignore those) from _MAPPED into _BAD, to be quarantined with their reason, message and source values."""
+    box.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_BAD} (_src_row BIGINT, reason VARCHAR, message VARCHAR, raw VARCHAR)"
+    )
+    held = "_hold IS NOT NULL AND _skip IS NULL"
+    box.execute(
+        f"INSERT INTO {_BAD} SELECT _src_row, _hold, 'row ' || _src_row || ': ' || _hold_msg, "
+        "CAST(json_object('source_row', CAST(_src_row AS VARCHAR), 'source_values', _src_raw) AS VARCHAR) "
+        f"FROM {_MAPPED} WHERE {held}"
+    )
+    box.execute(f"DELETE FROM {_MAPPED} WHERE {held}")
+    box.execute(f"ALTER TABLE {_MAPPED} DROP COLUMN _hold")
+    box.execute(f"ALTER TABLE {_MAPPED} DROP COLUMN _hold_msg")
+
+
 def _bad_rows(box: duckdb.DuckDBPyConnection) -> Any:
     """The rows set aside by stage_source (an Arrow table), or None when there are none."""
     exists = box.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = {lit(_BAD)}").fetchone()[0]
@@ -513,6 +530,8 @@ def ingest_mapped(
         source_rows = stage_source(box, m, path)
         _lock_down(box)
         _map(box, mapped_sql(m, f"SELECT * FROM {_SRC}", tz), m, path, progress)
+        if m.quarantine:
+            _set_aside_held_rows(box)
         # the mapped rows, streamed into the store: its connection never runs the mapping's SQL
         bad = _bad_rows(box)  # before the reader: a query on `box` would end the reader's stream
         reader = box.execute(f"SELECT * FROM {_MAPPED} ORDER BY _src_row").to_arrow_reader(_BATCH_ROWS)

@@ -122,6 +122,16 @@ class Skip(_Strict):
     reason: str
 
 
+class Hold(_Strict):
+    """A row the mapping sets aside in the quarantine, with a reason: the source gives it, but it cannot be
+    verified (e.g. a served call with no service times). Unlike a skipped row, it is listed in the quarantine
+    with its source row and values, for someone to look at."""
+
+    when: Condition
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    message: str = ""  # what is wrong with the row, for the quarantine list
+
+
 class Fold(_Strict):
     case: str  # the source column that identifies a case
     order: list[Column]  # sort keys of a case's rows (computed values), e.g. the event time
@@ -155,6 +165,7 @@ class Mapping(_Strict):
     columns: dict[str, Column | str]
     helpers: dict[str, Column | str] = Field(default_factory=dict)
     skip: list[Skip] = Field(default_factory=list)
+    quarantine: list[Hold] = Field(default_factory=list)
     fold: Fold | None = None
     params: dict[str, Param] = Field(default_factory=dict)
     emit: list[Emit] = Field(default_factory=list)
@@ -255,6 +266,8 @@ def _check(m: Mapping, path: Path) -> None:
         raise MappingError(f"{path}: read.delimiter must be one character")
     if m.emit and m.fold is not None:
         raise MappingError(f"{path}: emit and fold cannot be combined")
+    if m.emit and m.quarantine:
+        raise MappingError(f"{path}: quarantine rules cannot be combined with emit")
     for name, p in m.params.items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise MappingError(f"{path}: params.{name}: a parameter name is letters, digits and _")
@@ -298,13 +311,14 @@ def _check(m: Mapping, path: Path) -> None:
             refs(col, f"emit[{i}].columns.{name}")
             if col.derived:
                 raise MappingError(f"{path}: emit[{i}].columns.{name}: emitted columns cannot be derived")
-    for i, s in enumerate(m.skip):
-        if isinstance(s.when, dict):
-            for col in s.when:
-                if col not in fields:
-                    raise MappingError(
-                        f"{path}: skip[{i}].when: source field {col!r} is not in source_fields"
-                    )
+    for section, rules in (("skip", m.skip), ("quarantine", m.quarantine)):
+        for i, s in enumerate(rules):
+            if isinstance(s.when, dict):
+                for col in s.when:
+                    if col not in fields:
+                        raise MappingError(
+                            f"{path}: {section}[{i}].when: source field {col!r} is not in source_fields"
+                        )
     if m.fold is not None:
         if m.fold.case not in fields:
             raise MappingError(f"{path}: fold.case: source field {m.fold.case!r} is not in source_fields")
@@ -318,7 +332,7 @@ _PARAM_RE = re.compile(r"\$\{([^{}]*)\}")
 
 def sql_texts(m: Mapping) -> Iterator[tuple[str, str, bool]]:
     """Every SQL text the author wrote: (where, text, over computed values) for `sql:`, `expr:` and SQL
-    conditions (columns, helpers, cases, emit, skip and fold order)."""
+    conditions (columns, helpers, cases, emit, skip, quarantine and fold order)."""
 
     def column(c: Column | str, where: str) -> Iterator[tuple[str, str, bool]]:
         if isinstance(c, str):
@@ -340,9 +354,10 @@ def sql_texts(m: Mapping) -> Iterator[tuple[str, str, bool]]:
             yield f"emit[{i}].when", e.when, False
         for name, spec in e.columns.items():
             yield from column(spec, f"emit[{i}].columns.{name}")
-    for i, s in enumerate(m.skip):
-        if isinstance(s.when, str):
-            yield f"skip[{i}].when", s.when, False
+    for section, rules in (("skip", m.skip), ("quarantine", m.quarantine)):
+        for i, s in enumerate(rules):
+            if isinstance(s.when, str):
+                yield f"{section}[{i}].when", s.when, False
     if m.fold is not None:
         for i, o in enumerate(m.fold.order):
             yield from column(o, f"fold.order[{i}]")
@@ -453,6 +468,7 @@ def bind_params(m: Mapping, params: dict[str, str] | None = None) -> Mapping:
             "columns": {k: col(v) for k, v in m.columns.items()},
             "helpers": {k: col(v) for k, v in m.helpers.items()},
             "skip": [s.model_copy(update={"when": cond(s.when)}) for s in m.skip],
+            "quarantine": [h.model_copy(update={"when": cond(h.when)}) for h in m.quarantine],
             "emit": [
                 e.model_copy(
                     update={"when": cond(e.when), "columns": {k: col(v) for k, v in e.columns.items()}}
