@@ -1,5 +1,6 @@
 """Integration: real source files ingested whole through the built-in mappings, with key figures checked
-against independent counts computed here with pandas over the raw files."""
+against independent counts computed here with pandas or DuckDB SQL over the raw files (never with the
+project's own code)."""
 
 from __future__ import annotations
 
