@@ -44,7 +44,7 @@ demo: setup
 	$(BIN)/outcomes ingest interactions $(DEMO)/data/interactions.parquet -w $(DEMO)/workspace
 	$(BIN)/outcomes ingest events $(DEMO)/data/events.parquet -w $(DEMO)/workspace
 	$(BIN)/outcomes settle demo-bank-northwind --period 2026-06 -w $(DEMO)/workspace
-	$(BIN)/outcomes explain demo-bank-northwind/2026-06 2 --no-sql -w $(DEMO)/workspace
+	$(BIN)/outcomes explain demo-bank-northwind/2026-06 2 -w $(DEMO)/workspace
 
 # A month of real call-center data (the Technion "Anonymous Bank", ../shared/data) settled under examples/.
 BANK := ../shared/data/technion_anonymous_bank
@@ -56,7 +56,7 @@ demo-real: setup
 	  $(BIN)/outcomes ingest interactions $(BANK)/$${m}_1999.txt.gz --mapping technion-bank -w demo-real/workspace || exit 1; \
 	done
 	$(BIN)/outcomes settle technion-bank-callcenter --period 1999-01 -w demo-real/workspace
-	$(BIN)/outcomes explain technion-bank-callcenter/1999-01 2 --no-sql -w demo-real/workspace
+	$(BIN)/outcomes explain technion-bank-callcenter/1999-01 2 -w demo-real/workspace
 
 lint: setup-dev
 	$(BIN)/ruff check src tests bench

@@ -187,6 +187,76 @@ def test_fold_event_log(store, tmp_path):
     assert "case B: 2 source rows from row 3" in q["raw"]
 
 
+def test_fold_last_known_keeps_the_agent_of_an_earlier_event(store, tmp_path):
+    """A ticket resolved by ann and closed by the system with no assignee: `last` gives the closing event's
+    (empty) assignee, `last_known` the last one given."""
+    mapping = EVENTS_MAP.replace("  agent_id: who\n", "  agent_id: {from: who, agg: last_known}\n")
+    mapping = mapping.replace("  reopened:", "  queue: who\n  reopened:")
+    log = "case,step,at,state,who,reopen,caller\nA,1,2026-10-01 09:00,working,ann,0,c1\n"
+    log += "A,2,2026-10-01 10:00,closed,,0,c1\nB,1,2026-10-01 09:00,new,,0,c2\n"
+    s = ingest_mapped(
+        store, "interactions", _write(tmp_path, "ev.csv", log), _write(tmp_path, "m.yaml", mapping), now=NOW
+    )
+    assert s.accepted == 2
+    rows = _rows(store)
+    assert (rows["A"]["agent_id"], rows["A"]["queue"]) == ("ann", None)
+    assert rows["B"]["agent_id"] is None  # no event names one
+
+
+def test_quarantine_rules_set_rows_aside_with_a_reason(store, tickets, tmp_path):
+    """A row the source gives but that cannot be verified is quarantined with the mapping's reason and
+    message, its source row and values; a skip rule wins (the source says to ignore the row)."""
+    mapping, file = tickets
+    rules = (
+        "quarantine:\n"
+        "  - {when: {Requester: c3}, reason: unverified_requester, message: the requester is a test account}\n"
+        "  - {when: {State: deleted}, reason: never_used}\n"
+        "  - {when: \"Kind = 'Mail' AND State = 'weird'\", reason: odd_state}\n"
+    )
+    held = _write(tmp_path, "held.yaml", mapping.read_text() + rules)
+    s = ingest_mapped(store, "interactions", file, held, now=NOW)
+    _balanced(s)
+    assert (s.rows, s.accepted, s.quarantined, s.skipped) == (5, 2, 2, 1)
+    assert s.reasons == {"deleted_ticket": 1, "odd_state": 1, "unverified_requester": 1}
+    assert set(_rows(store)) == {"T-1", "T-2"}
+    q = {x["reason"]: x for x in store.quarantine()}
+    assert (q["unverified_requester"]["row"], q["unverified_requester"]["file"]) == (4, str(file))
+    assert q["unverified_requester"]["message"] == "the requester is a test account"
+    assert json.loads(q["unverified_requester"]["raw"])["Requester"] == "c3"
+    assert q["odd_state"]["message"] == "the mapping quarantines it (odd_state)"
+    # re-importing counts the rows again but lists them once
+    again = ingest_mapped(store, "interactions", file, held, now=NOW)
+    assert (again.duplicates, again.quarantined) == (2, 2) and len(store.quarantine()) == 2
+    # a quarantine condition is mapping SQL like any other
+    bad = _write(
+        tmp_path, "bad.yaml", mapping.read_text() + rules.replace("Kind = 'Mail'", "read_text('x') = ''")
+    )
+    with pytest.raises(MappingError, match=r"quarantine\[2\]\.when: .*read_text"):
+        load_mapping(bad)
+
+
+def test_quarantine_rule_of_a_folded_log_reads_the_case_last_row(store, tmp_path):
+    mapping = (
+        EVENTS_MAP + "quarantine:\n  - {when: {state: bogus}, reason: unknown_step, message: not a step}\n"
+    )
+    s = ingest_mapped(
+        store,
+        "interactions",
+        _write(tmp_path, "ev.csv", EVENTS),
+        _write(tmp_path, "m.yaml", mapping),
+        now=NOW,
+    )
+    _balanced(s)
+    assert s.reasons == {"spam_case": 1, "unknown_step": 1}
+    (q,) = store.quarantine()
+    assert (q["row"], q["reason"], q["message"]) == (
+        3,
+        "unknown_step",
+        "not a step",
+    )  # case B's first row
+    assert q["raw"].startswith("case B: 2 source rows from row 3")
+
+
 def test_source_rows_are_file_lines(store, tickets, tmp_path):
     mapping, _ = tickets
     lines = TICKETS.splitlines(keepends=True)

@@ -106,6 +106,14 @@ def test_allowed_expressions_still_work(tmp_path, data):
     assert queues == ["C1-4", "C2-0"]
 
 
+def test_and_or_are_operators_not_functions(tmp_path, data):
+    m = _mapping(tmp_path, "CASE WHEN \"n\" = '2' AND \"who\" = 'c1' OR \"n\" IS NULL THEN 'two' ELSE 'other' END")
+    with FactsStore(":memory:") as store:
+        ingest_mapped(store, "interactions", data, m, now=NOW)
+        queues = [r[0] for r in store.con.execute("SELECT queue FROM interactions ORDER BY interaction_id").fetchall()]
+    assert queues == ["two", "other"]
+
+
 def test_even_an_expression_that_got_past_the_check_cannot_open_a_file(tmp_path, data, monkeypatch):
     """Defence in depth: with the check switched off, the mapping still runs where files cannot be opened."""
     import outcomes.connectors.expressions as expressions

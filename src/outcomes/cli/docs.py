@@ -26,6 +26,10 @@ def reference() -> str:
         "Generated from each command's `--help` by `make docs` (`python -m outcomes.cli.docs`); "
         "`tests/test_docs.py` fails when this file and the commands drift apart.",
         "",
+        "Tables fit the terminal's width (80 columns in a pipe, or `COLUMNS`) without cutting anything: "
+        "numbers, fingerprints and ids keep their width while text columns wrap, a table that is still too "
+        "wide drops its borders, and no value is shortened to '…' (`--json` gives every value in full).",
+        "",
     ]
     for path, _cmd in _walk(root, []):
         result = runner.invoke(

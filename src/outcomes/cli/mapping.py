@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -44,8 +45,6 @@ def mapping_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the built-in mappings (use them as --mapping NAME)."""
-    from rich.table import Table
-
     from outcomes.connectors import builtin_names, load_mapping
 
     with errors():
@@ -68,12 +67,30 @@ def mapping_list(
     if as_json:
         print_json(rows)
         return
-    t = Table("mapping", "kind", "folds by", "time zone", "description")
+    # one entry per mapping, not a table: a five-column table squeezes the description into a sliver at 80
+    # columns or in a pipe. The name and facts on one line, then the description's first sentence, indented.
+    import textwrap
+
+    from rich.markup import escape
+
+    width = max(40, min(out.width, 100))
     for r in rows:
-        t.add_row(
-            r["name"], r["kind"], r["fold"] or "", r["timezone"] or "(--timezone)", r["description"][:90]
+        facts = [r["kind"], f"folds by {r['fold']}" if r["fold"] else "a unit per row"]
+        facts.append(f"time zone {r['timezone']}" if r["timezone"] else "times in their offset or --timezone")
+        if r["params"]:
+            facts.append("--param " + ", ".join(r["params"]))
+        head = textwrap.wrap(" · ".join(facts), width - len(r["name"]) - 2) or [""]
+        out.print(f"[bold]{escape(r['name'])}[/bold]  {escape(head[0])}", markup=True)
+        if head[1:]:
+            out.print(
+                textwrap.fill(" ".join(head[1:]), width, initial_indent="    ", subsequent_indent="    "),
+                markup=False,
+            )
+        first = textwrap.shorten(
+            re.split(r"(?<=\.)\s", r["description"], maxsplit=1)[0], 240, placeholder=" ..."
         )
-    out.print(t)
+        out.print(textwrap.fill(first, width, initial_indent="    ", subsequent_indent="    "), markup=False)
+    out.print(f"{len(rows)} mappings; `outcomes mapping list --json` has each one's full description")
 
 
 @mapping_app.command("check")

@@ -128,12 +128,13 @@ def explain(
     ] = None,
     sample: Annotated[int, typer.Option(help="Sample ids shown per fate and reason.", min=0)] = 5,
     show_sql: Annotated[
-        bool, typer.Option("--sql/--no-sql", help="Show the SQL the outcome compiled to.")
-    ] = True,
+        bool, typer.Option("--sql", help="Also show the SQL the outcome compiled to (--json always has it).")
+    ] = False,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Show how a line was computed: the contract clause, the arithmetic, counts by reason, sample ids, SQL."""
+    """Show how a line was computed: the contract clause, the arithmetic, counts by reason, sample ids (and
+    the SQL with --sql)."""
     from outcomes.settlement.explain import explain_lines, render
 
     with open_workspace(workspace) as ws:

@@ -123,6 +123,8 @@ def _agg(expr: str, how: str, order: str) -> str:
         return f"first({expr} ORDER BY {order})"
     if how == "last":
         return f"last({expr} ORDER BY {order})"
+    if how == "last_known":
+        return f"last({expr} ORDER BY {order}) FILTER (WHERE {expr} IS NOT NULL)"
     if how == "count":
         return f"CAST(count({expr}) AS VARCHAR)"
     if how in ("min", "max"):
@@ -201,7 +203,7 @@ def mapped_sql(m: Mapping, reader: str, timezone: str | None = None) -> str:
 
         row_cols += [
             f"{first(lambda h: lit(h.reason))} AS _hold",
-            f"{first(lambda h: _message(h.message))} AS _hold_msg",
+            f"{first(lambda h: _message(h.message or f'the mapping quarantines it ({h.reason})'))} AS _hold_msg",
             f"{first(lambda h: lit(h.field) if h.field else 'NULL')} AS _hold_field",
         ]
     if m.fold is not None:

@@ -95,6 +95,8 @@ def _allowed_classes() -> frozenset[type]:
                     found.add(type(sub))
     # what sqlglot makes of syntax that is not a function call: CASE, CAST, [..] lists, {..} structs, x -> 'a'
     found |= {exp.Case, exp.If, exp.Cast, exp.TryCast, exp.Array, exp.Struct, exp.JSONExtract, exp.JSONExtractScalar}
+    # AND / OR / XOR are operators, though sqlglot models them as functions
+    found |= {exp.And, exp.Or, exp.Xor}
     return frozenset(found)
 
 

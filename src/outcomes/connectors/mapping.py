@@ -21,7 +21,7 @@ from outcomes.facts import IngestError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 ENCODINGS = ("utf-8", "latin-1", "utf-16")
-AGGS = ("first", "last", "min", "max", "any", "all", "count", "count_distinct")
+AGGS = ("first", "last", "last_known", "min", "max", "any", "all", "count", "count_distinct")
 
 
 class MappingError(IngestError):
@@ -59,7 +59,10 @@ class Column(_Strict):
     # SQL over computed values (after a fold), written {name}; e.g. "CASE WHEN {resolves} > 1 ..."
     expr: str | None = None
     rollover_after: str | None = None  # a time-of-day earlier than this computed timestamp is next day
-    agg: Literal["first", "last", "min", "max", "any", "all", "count", "count_distinct"] | None = None
+    # last_known: the value on the case's last row that has one (e.g. the agent of the resolving event)
+    agg: (
+        Literal["first", "last", "last_known", "min", "max", "any", "all", "count", "count_distinct"] | None
+    ) = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
@@ -126,7 +129,7 @@ class Hold(_Strict):
 
     when: Condition
     reason: str
-    message: str
+    message: str = ""  # empty: "the mapping quarantines it (<reason>)"
     field: str | None = None
 
 
@@ -343,7 +346,7 @@ _PARAM_RE = re.compile(r"\$\{([^{}]*)\}")
 
 def sql_texts(m: Mapping) -> Iterator[tuple[str, str, bool]]:
     """Every SQL text the author wrote: (where, text, over computed values) for `sql:`, `expr:` and SQL
-    conditions (columns, helpers, cases, emit, skip and fold order)."""
+    conditions (columns, helpers, cases, emit, skip, quarantine and fold order)."""
 
     def column(c: Column | str, where: str) -> Iterator[tuple[str, str, bool]]:
         if isinstance(c, str):

@@ -136,7 +136,7 @@ def explain_lines(
     return parts
 
 
-def render(console: Console, parts: list[dict[str, Any]], *, show_sql: bool = True) -> None:
+def render(console: Console, parts: list[dict[str, Any]], *, show_sql: bool = False) -> None:
     for p in parts:
         qty = f" · {p['quantity']} x {p['unit_price']}" if p["quantity"] and p["unit_price"] else ""
         console.rule(f"line {p['line']}: {p['label']}{qty} = {p['amount']} {p['currency']}")
