@@ -157,3 +157,16 @@ def test_a_contract_that_needs_no_events_settles_without_them(scenario):
     s.rows(ROWS)
     result = settle(s.ws.ledger(), s.ws.facts(), "keep", "2026-10")
     assert result.status == "final" and not any(n["code"] == "no_customer_events" for n in result.notices)
+
+
+def test_status_says_the_period_waits_for_customer_events(contacts_only):
+    from outcomes.settlement.status import contract_status
+
+    s = contacts_only
+    st = contract_status(s.ws.ledger(), s.ws.facts(), "keep")
+    assert st["event_clock"] is None and st["missing_events"] == ["the save outcome 'save'"]
+    assert st["next_period"]["settleable"] is False
+    assert not any(u["settleable"] for u in st["unsettled"])
+    s.events(EVENTS)
+    st = contract_status(s.ws.ledger(), s.ws.facts(), "keep")
+    assert st["missing_events"] == [] and st["next_period"]["settleable"] is True

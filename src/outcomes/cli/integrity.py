@@ -51,6 +51,8 @@ def _pct(v: float | None) -> str:
 
 def _print_curve(d: dict, currency: str) -> None:
     """containment_abandonment's return curve: bot sessions against agent resolutions of the same queues."""
+    from outcomes.analysis.integrity.containment import p_text
+
     t = Table(
         title="Return to a human after a resolution (containment_abandonment)",
         title_justify="left",
@@ -73,7 +75,7 @@ def _print_curve(d: dict, currency: str) -> None:
     test, paid = d["test"], d["paid_followed_by_human"]
     within = d["curve"][-1]["within"] if d["curve"] else ""
     verdict = "significant" if test["significant"] else "not significant"
-    out.print(f"  excess within {within}: {verdict} (z={test['z']:.2f}, p={test['p']:.2g})", markup=False)
+    out.print(f"  excess within {within}: {verdict} (z={test['z']:.2f}, {p_text(test['p'])})", markup=False)
     out.print(
         f"  {paid['count']:,} paid bot resolutions were followed by a human contact within {within}: "
         f"{paid['amount']} {currency}",

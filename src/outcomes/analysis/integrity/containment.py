@@ -58,6 +58,11 @@ def label(seconds: int) -> str:
     return f"{seconds} s"
 
 
+def p_text(p: float) -> str:
+    """A p-value as a reader reads it (a tail below double precision is not 0)."""
+    return "p<1e-12" if p < 1e-12 else f"p={p:.2g}"
+
+
 def horizon(ctx: Context) -> tuple[int, int | None]:
     """(the horizon of the slow return, the contract's containment window or None): the horizon is the
     threshold's (72 h) or the contract's own window when that is longer."""
@@ -290,7 +295,7 @@ def _slow_finding(
         f"{len(rows)} of {population} bot sessions recorded as resolved were followed by the customer on a human "
         f"channel after {label(ctx.thresholds.containment_return_seconds)} and within {label(h)}: bot sessions "
         f"return {point['bot_rate']:.1%} of the time within {label(h)}, against {point['expected_rate']:.1%} "
-        f"expected at the agents' rate in the same queues ({test['ratio']:.2f}x, p={test['p']:.2g}); "
+        f"expected at the agents' rate in the same queues ({test['ratio']:.2f}x, {p_text(test['p'])}); "
         f"{len(paid)} of them were paid as containments ({why}): {money_text(effect, ctx.currency)} "
         f"{ctx.currency} at {at}"
     )

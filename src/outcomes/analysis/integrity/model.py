@@ -48,7 +48,7 @@ class Thresholds:
     # containment window when longer) after a paid bot resolution, when bot sessions are followed by one more
     # often than agent resolutions of the same queues (significant at `alpha`, at least this ratio)
     containment_horizon_seconds: int = 72 * 3_600
-    containment_min_ratio: float = 1.25
+    containment_min_ratio: float = 1.5
     default_repeat_seconds: int = 7 * 86_400  # when the contract's resolution outcome has no repeat window
     critical_share: float = 0.01  # id detectors: share of the population that makes a billed pattern critical
 
