@@ -13,6 +13,7 @@ Scoring (docs/integrity.md, "Measured on generated data"):
 
 Writes bench/results/integrity-<stamp>.json and .md, and bench/results/integrity-latest.md.
 Usage: python bench/integrity.py [--contacts 200000] [--seed 42] [--rate 0.02] [--keep DIR]
+                                [--containment-window 1h]  (the generated contract's containment window, 72h)
 """
 
 from __future__ import annotations
@@ -40,13 +41,21 @@ TARGET_PRECISION = TARGET_RECALL = 0.95
 TARGET_CLEAN = 0.01
 
 
-def _workspace(data: Path, root: Path, updates: bool):
+CONTAINMENT_WINDOW = "repeat_contact: {within: 72h, same: [customer], channels: any}"
+
+
+def _workspace(data: Path, root: Path, updates: bool, containment_window: str | None = None):
     from outcomes.contract import read_contract
     from outcomes.workspace import init_workspace
 
     ws = init_workspace(root)
-    contract = read_contract(data / "contract.yaml")
-    ws.ledger().add_contract(contract, (data / "contract.yaml").read_text(), "contract.yaml")
+    path = data / "contract.yaml"
+    if containment_window is not None:  # the generated contract with a shorter containment window
+        text = path.read_text()
+        assert text.count(CONTAINMENT_WINDOW) == 1, "the generated contract's containment window moved"
+        path.write_text(text.replace(CONTAINMENT_WINDOW, CONTAINMENT_WINDOW.replace("72h", containment_window)))
+    contract = read_contract(path)
+    ws.ledger().add_contract(contract, path.read_text(), "contract.yaml")
     facts = ws.facts()
     facts.ingest("interactions", data / "interactions.parquet")
     if updates:
@@ -112,6 +121,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--rate", type=float, default=0.02)
     ap.add_argument("--keep", type=Path, help="keep data and workspaces in this folder")
+    ap.add_argument("--containment-window", help="the contract's containment repeat window instead of 72h (e.g. 1h)")
     args = ap.parse_args()
     sys.path.insert(0, str(HERE.parent / "src"))
     from outcomes import __version__
@@ -125,8 +135,8 @@ def main() -> None:
     clean_summary = generate(root / "clean" / "data", contacts=args.contacts, seed=args.seed, start=START)
     gaming_summary = generate(root / "gaming" / "data", contacts=args.contacts, seed=args.seed, start=START,
                               gaming=True, gaming_rate=args.rate)  # fmt: skip
-    ws_clean = _workspace(root / "clean" / "data", root / "clean" / "ws", updates=False)
-    ws_gaming = _workspace(root / "gaming" / "data", root / "gaming" / "ws", updates=True)
+    ws_clean = _workspace(root / "clean" / "data", root / "clean" / "ws", False, args.containment_window)
+    ws_gaming = _workspace(root / "gaming" / "data", root / "gaming" / "ws", True, args.containment_window)
     clean, clean_s = _run(ws_clean)
     gaming, gaming_s = _run(ws_gaming)
     truth = _truth(ws_gaming, pq.read_table(root / "gaming" / "data" / "gaming_labels.parquet"))
@@ -153,6 +163,12 @@ def main() -> None:
             "gaming_population": g_run.population,
             "billing_effect": str(sum((f.billing_effect for f in g_run.findings), 0)),
         }
+        if name == "containment_abandonment":
+            # the return curve and its test, and the quick-return finding alone (the detector before the slow
+            # return was added: comparable with earlier results)
+            quick = {i for f in g_run.findings if f.details.get("pattern") == "quick_return" for i in f.interaction_ids}
+            row["quick_return_ids"] = _pr(quick, t["ids"])
+            row["details"] = {"clean": c_run.details, "gaming": g_run.details}
         row["precision_verdict"] = _verdict(row["precision"], TARGET_PRECISION)
         row["recall_verdict"] = _verdict(row["recall"], TARGET_RECALL)
         row["clean_verdict"] = _verdict(row["clean_firing_rate"] or 0.0, TARGET_CLEAN, above=False)
@@ -167,7 +183,8 @@ def main() -> None:
 
     report = {
         "stamp": stamp,
-        "command": f"python bench/integrity.py --contacts {args.contacts} --seed {args.seed} --rate {args.rate}",
+        "command": f"python bench/integrity.py --contacts {args.contacts} --seed {args.seed} --rate {args.rate}"
+        + (f" --containment-window {args.containment_window}" if args.containment_window else ""),
         "contacts_per_month": args.contacts,
         "seed": args.seed,
         "gaming_rate": args.rate,
@@ -227,6 +244,28 @@ def _markdown(r: dict) -> str:
             i = d["ids"]
             lines.append(f"- {d['detector']}: {i['flagged']} ids flagged, {i['true']} labelled, "
                          f"precision {_fmt(i['precision'])}, recall {_fmt(i['recall'])}")  # fmt: skip
+    for d in r["detectors"]:
+        if d["detector"] == "containment_abandonment" and d.get("details"):
+            q = d["quick_return_ids"]
+            lines += ["", f"containment_abandonment, quick returns alone: precision {_fmt(q['precision'])}, "
+                      f"recall {_fmt(q['recall'])} ({q['flagged']} flagged). Return to a human after a "
+                      "resolution (bot sessions vs agent resolutions of the same queues, expected = the bot's "
+                      "sessions at the agents' rate queue by queue):", "",
+                      "| data | within | bot sessions | bot back | agents back | expected | ratio |",
+                      "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+            for which in ("clean", "gaming"):
+                det = d["details"][which]
+                for c in det.get("curve", []):
+                    lines.append(f"| {which} | {c['within']} | {c['bot_sessions']:,} | {_fmt(c['bot_rate'])} | "
+                                 f"{_fmt(c['agent_rate'])} | {_fmt(c['expected_rate'])} | {c['ratio']} |")  # fmt: skip
+            for which in ("clean", "gaming"):
+                det = d["details"][which]
+                if det:
+                    paid = det["paid_followed_by_human"]
+                    lines.append(f"\n{which}: excess within {det['horizon_seconds'] // 3600} h significant: "
+                                 f"{det['test']['significant']} (z={det['test']['z']}); {paid['count']} paid bot "
+                                 f"resolutions followed by a human within the horizon ({paid['amount']}; the "
+                                 f"contract's containment window is {det['contract_window_seconds']} s).")  # fmt: skip
     lines.append("")
     return "\n".join(lines)
 

@@ -182,6 +182,91 @@ def test_containment_abandonment_quiet_without_quick_human_returns(scenario):
     assert _run(s, "containment_abandonment").findings == []
 
 
+def _slow_returns(agent_returns: int, window: str = "1h") -> tuple[str, str]:
+    """20 bot sessions in queue general, 10 of them followed by the customer on the phone 5 h later; 30 agent
+    resolutions of the same queue, `agent_returns` of them followed by another contact 5 h later. The returns
+    sit in another queue, so that the baseline of queue general is the 30 agent resolutions alone."""
+    bot = {"handled": "bot", "agent": "", "channel": "bot", "minutes": 2}
+    rows = []
+    for i in range(20):
+        start = T0 + timedelta(hours=30 * i)
+        rows.append(_row(f"b{i:02}", f"cb{i}", start, **bot))
+        if i < 10:
+            rows.append(_row(f"v{i:02}", f"cb{i}", start + timedelta(hours=5), channel="voice", queue="callback"))
+    for i in range(30):
+        start = T0 + timedelta(hours=20 * i, minutes=30)
+        rows.append(_row(f"a{i:02}", f"ca{i}", start))
+        if i < agent_returns:
+            rows.append(_row(f"r{i:02}", f"ca{i}", start + timedelta(hours=5), channel="voice", queue="callback"))
+    return CONTRACT.replace("repeat_contact: {within: 72h, same: [customer], channels: any}",
+                            f"repeat_contact: {{within: {window}, same: [customer], channels: any}}"), "\n".join(rows)  # fmt: skip
+
+
+def test_slow_return_after_paid_bot_resolutions_is_flagged_with_its_billing_effect(scenario):
+    contract, rows = _slow_returns(agent_returns=1)
+    s = scenario(contract)
+    s.rows(rows, header=HEADER)
+    run = _run(s, "containment_abandonment")
+    (f,) = run.findings
+    assert f.details["pattern"] == "return_within_horizon"
+    assert f.interaction_ids == [f"b{i:02}" for i in range(10)]
+    # the contract's window is 1 h: the 5 h returns do not stop the fee; 10 x 1.00 paid that a human followed
+    assert f.details["paid"] == f.interaction_ids and f.billing_effect == Decimal("10.00")
+    assert f.severity == "critical" and "1 h" in f.message
+    d = run.details
+    assert d["horizon_seconds"] == 72 * 3600 and d["contract_window_seconds"] == 3600
+    assert d["paid_followed_by_human"] == {"within_seconds": 259200, "count": 10, "amount": "10.00", "currency": "USD"}
+    curve = {c["within"]: c for c in d["curve"]}
+    assert list(curve) == ["10 min", "1 h", "24 h", "72 h"]
+    # nobody is back within an hour; by 24 h half of the bot's customers are, one in 30 of the agents'
+    assert (curve["1 h"]["bot_returned"], curve["24 h"]["bot_returned"]) == (0, 10)
+    assert curve["72 h"]["bot_rate"] == 0.5 and curve["72 h"]["bot_sessions"] == 20
+    assert (curve["72 h"]["agent_returned"], curve["72 h"]["agent_contacts"]) == (1, 30)
+    assert d["test"]["significant"] is True and d["test"]["observed"] == 10
+    assert run.flagged == 10
+
+
+def test_slow_returns_at_the_agents_rate_stay_quiet(scenario):
+    contract, rows = _slow_returns(agent_returns=15)  # agents' customers come back as often: nothing to see
+    s = scenario(contract)
+    s.rows(rows, header=HEADER)
+    run = _run(s, "containment_abandonment")
+    assert run.findings == [] and run.flagged == 0
+    d = run.details
+    point = next(c for c in d["curve"] if c["within"] == "72 h")
+    assert point["bot_rate"] == point["agent_rate"] == 0.5
+    assert d["test"]["significant"] is False
+    # the billing effect is shown all the same: 10 paid bot resolutions a human contact followed within 72 h
+    assert d["paid_followed_by_human"]["count"] == 10
+
+
+def test_slow_returns_the_contract_already_catches_are_not_a_finding(scenario):
+    contract, rows = _slow_returns(agent_returns=1, window="7d")  # its own window is longer than 72 h
+    s = scenario(contract)
+    s.rows(rows, header=HEADER)
+    run = _run(s, "containment_abandonment")
+    assert run.findings == []  # excess returns, but the contract's repeat check keeps every one off the invoice
+    d = run.details
+    assert d["horizon_seconds"] == 7 * 86400 and [c["within"] for c in d["curve"]][-1] == "7 d"
+    assert d["test"]["significant"] is True and d["paid_followed_by_human"]["count"] == 0
+
+
+def test_command_shows_the_return_curve(scenario):
+    contract, rows = _slow_returns(agent_returns=1)
+    s = scenario(contract)
+    s.rows(rows, header=HEADER)
+    args = ["integrity", "gaming", "--period", "2026-06", "--detector", "containment_abandonment", "-w", str(s.ws.root)]
+    res = CliRunner().invoke(_cli(), [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    (det,) = json.loads(res.stdout)["detectors"]
+    assert [c["within"] for c in det["details"]["curve"]] == ["10 min", "1 h", "24 h", "72 h"]
+    res = CliRunner().invoke(_cli(), args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "Return to a human" in text and "72 h" in text and "50.0%" in text
+    assert "10 paid bot resolutions were followed by a human contact within 72 h: 10.00 USD" in text
+
+
 # --- survey selection bias ------------------------------------------------------------------------------------
 def _surveys(rated_negatives: dict[str, int], negatives: int = 25, positives: int = 15) -> list[str]:
     rows = []

@@ -172,6 +172,23 @@ def test_every_metric_in_one_call_is_json_able_and_nothing_is_zero_for_no_data(w
         assert by[name].details["undefined"], name
 
 
+def test_without_any_customer_event_the_event_metrics_have_no_data(world):
+    """The event clock unknown (no event ingested): churn, saves and revenue are unknown, not 0; an event clock
+    that has seen events (none of them in the window) gives 0 as before."""
+    from outcomes.metrics.library import NO_EVENTS
+
+    w = world()
+    names = ("churn_rate", "save_rate", "revenue_retained", "revenue_influenced")
+    unknown = Clocks(contacts=LATE.contacts, events=None)
+    for v in w.measure(*(MetricRequest(n) for n in names), clocks=unknown):
+        assert v.value is None and v.details["undefined"] == NO_EVENTS, v.request.name
+    by = {v.request.name: v for v in w.measure(*(MetricRequest(n) for n in names))}
+    assert by["revenue_influenced"].value == Decimal("0")
+    # contact metrics do not depend on the events
+    (handled,) = w.measure(MetricRequest("handled"), clocks=unknown)
+    assert handled.value == 0
+
+
 def test_requests_are_checked(world):
     w = world()
     with pytest.raises(ValueError, match="did you mean csat_mean"):

@@ -116,7 +116,10 @@ def test_values_match_hand_computation(card_ws):
     # financial: cost per verified resolution = settled total / counted resolutions
     assert _exact(rows["cost_per_verified_resolution"]) == Fraction(1041, 4)
     assert rows["cost_per_verified_resolution"]["value"] == "260.250000"
-    assert _exact(rows["churn_rate"]) == 0  # no churned event
+    # no customer event ingested at all: churn and revenue are unknown, not 0 (no data, with the reason)
+    for name in ("churn_rate", "revenue_influenced"):
+        assert rows[name]["value"] is None and rows[name]["exact"] is None
+        assert rows[name]["undefined"].startswith("no data: no customer events ingested")
     assert rows["save_rate"]["value"] is None  # no save outcome
     # operational
     assert _exact(rows["fcr_rate"]) == Fraction(5, 6)

@@ -154,3 +154,44 @@ def test_two_contracts_are_kept_in_one_update(tmp_path):
         assert sum(r[5] for r in board.counts("globex-initech", "2026-03")) == 2
     finally:
         srv.writer.close()
+
+
+def test_a_save_without_any_customer_event_has_no_data_not_zero(scenario):
+    """No event ingested: the save's value and counted share are null with the reason; once events arrive the
+    same rows carry numbers."""
+    s = scenario(
+        """
+        contract: keep
+        version: 1
+        parties: {buyer: B, provider: P}
+        currency: USD
+        timezone: UTC
+        term: {start: 2026-01-01, end: 2026-12-31}
+        period: month
+        system_of_record: crm
+        workflows: {general: {default: true}}
+        outcomes:
+          save: {kind: save, handled_by: [agent], retained_for: 30d}
+        pricing: {outcome_fees: [{outcome: save, unit: "5.00"}]}
+        """
+    )
+    facts = s.ws.facts()
+    board = LiveBoard(s.ws.ledger(), facts)
+    s.rows(
+        "k1,crm,c1,chat,q,2026-03-10T09:00:00Z,2026-03-10T09:10:00Z,resolved,agent,,p,false,cancel,\n"
+        "x1,crm,c9,chat,q,2026-04-20T09:00:00Z,2026-04-20T09:10:00Z,resolved,agent,,p,false,,",
+        clock=False,
+    )
+    board.catch_up()
+    snap = board.snapshot("keep")
+    cells = [o for p in snap["periods"] for wf in p["workflows"] for o in wf["outcomes"]]
+    assert cells and snap["event_clock"] is None
+    for o in cells:
+        assert o["value"] is None and o["counted_share"] is None
+        assert o["undefined"].startswith("no data: no customer events ingested")
+    s.events("c1,renewed,2026-01-01T00:00:00Z,,40.00\nzz,renewed,2026-04-20T00:00:00Z,,")
+    board.catch_up()
+    snap = board.snapshot("keep")
+    march = next(p for p in snap["periods"] if p["period"] == "2026-03")
+    (o,) = march["workflows"][0]["outcomes"]
+    assert o["undefined"] is None and o["counted"] == 1 and o["value"] == "40.00"

@@ -28,6 +28,9 @@ def _print(report: Report, show_ids: int) -> None:
         rate = "-" if r.firing_rate is None else f"{100 * r.firing_rate:.2f}%"
         t.add_row(r.detector, f"{r.population:,}", f"{r.flagged:,}", rate, str(len(r.findings)))
     out.print(t)
+    for r in report.runs:
+        if r.details.get("curve"):
+            _print_curve(r.details, report.currency)
     for f in report.findings:
         subject = f" [{f.subject_kind} {f.subject}]" if f.subject else ""
         d = f.to_dict(report.currency)
@@ -40,6 +43,44 @@ def _print(report: Report, show_ids: int) -> None:
         if show_ids:
             more = f" (+{f.count - show_ids} more; --json lists all)" if f.count > show_ids else ""
             out.print(f"         ids: {', '.join(f.interaction_ids[:show_ids])}{more}", markup=False)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _print_curve(d: dict, currency: str) -> None:
+    """containment_abandonment's return curve: bot sessions against agent resolutions of the same queues."""
+    from outcomes.analysis.integrity.containment import p_text
+
+    t = Table(
+        title="Return to a human after a resolution (containment_abandonment)",
+        title_justify="left",
+        caption="expected: the bot's sessions at the agents' rate, queue by queue",
+        caption_justify="left",
+    )
+    for col in ("within", "bot sessions", "bot back", "agents back", "expected", "ratio"):
+        t.add_column(col, justify="left" if col == "within" else "right")
+    for c in d["curve"]:
+        ratio = "-" if c["ratio"] is None else f"{c['ratio']:.2f}x"
+        t.add_row(
+            c["within"],
+            f"{c['bot_sessions']:,}",
+            _pct(c["bot_rate"]),
+            _pct(c["agent_rate"]),
+            _pct(c["expected_rate"]),
+            ratio,
+        )
+    out.print(t)
+    test, paid = d["test"], d["paid_followed_by_human"]
+    within = d["curve"][-1]["within"] if d["curve"] else ""
+    verdict = "significant" if test["significant"] else "not significant"
+    out.print(f"  excess within {within}: {verdict} (z={test['z']:.2f}, {p_text(test['p'])})", markup=False)
+    out.print(
+        f"  {paid['count']:,} paid bot resolutions were followed by a human contact within {within}: "
+        f"{paid['amount']} {currency}",
+        markup=False,
+    )
 
 
 def integrity_command(

@@ -273,6 +273,12 @@ def status(
             out.rule(f"{st['contract']} v{st['version']}")
             out.print(f"contacts observed up to: {st['contact_clock'] or 'nothing yet'}")
             out.print(f"customer events observed up to: {st['event_clock'] or 'nothing yet'}")
+            if st["missing_events"]:
+                out.print(
+                    f"no customer events ingested: {', '.join(st['missing_events'])} cannot be verified; "
+                    "ingest them with `outcomes ingest events FILE` (or settle --provisional)",
+                    markup=False,
+                )
             last = st["last_settlement"]
             out.print(
                 "last settlement: "
@@ -288,6 +294,7 @@ def status(
                     "now"
                     if nxt["settleable"]
                     else f"once contacts after {nxt['settleable_after']} are ingested"
+                    + (" and customer events are" if st["missing_events"] else "")
                 )
                 out.print(f"next period: {nxt['period']}, settleable {when}")
             unsettled = st["unsettled"]

@@ -33,6 +33,8 @@ class Metric:
     uplift: Literal["customer", "contact"] | None = None  # a pilot's lift is estimated, resampling this unit
     default: int | None = None  # the default of its parameter (threshold or window, in seconds)
     source: Literal["facts", "transcripts"] = "facts"  # measured from the facts, or from transcript scores
+    # decided by the customer events (churn, revenue, purchases): with no event ingested it has no data, never 0
+    events: bool = False
 
     @property
     def in_metrics_md(self) -> bool:
@@ -67,10 +69,16 @@ CATALOGUE: dict[str, Metric] = {
         Metric("nps", unit="score", low=Decimal(-100), high=Decimal(100), better="higher"),
         Metric("ces_mean", unit="mean", low=Decimal(1), high=Decimal(7), better="lower"),
         Metric("qa_mean", unit="mean", low=Decimal(0), high=Decimal(100), better="higher"),
-        Metric("save_rate", **_RATE, outcome_kind="save", better="higher", uplift="customer"),
-        Metric("churn_rate", **_RATE, better="lower", uplift="customer"),
-        Metric("revenue_retained", **_MONEY, outcome_kind="save", better="higher"),
-        Metric("revenue_influenced", **_MONEY, better="higher", default=DEFAULT_INFLUENCE_WINDOW_SECONDS),
+        Metric("save_rate", **_RATE, outcome_kind="save", better="higher", uplift="customer", events=True),
+        Metric("churn_rate", **_RATE, better="lower", uplift="customer", events=True),
+        Metric("revenue_retained", **_MONEY, outcome_kind="save", better="higher", events=True),
+        Metric(
+            "revenue_influenced",
+            **_MONEY,
+            better="higher",
+            default=DEFAULT_INFLUENCE_WINDOW_SECONDS,
+            events=True,
+        ),
         Metric(
             "cost_per_verified_resolution",
             unit="money",

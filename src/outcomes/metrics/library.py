@@ -519,6 +519,13 @@ def _undefined(details: dict[str, Any], value: Any, why: str) -> dict[str, Any]:
 
 _EMPTY = "empty denominator"
 
+#: Why a metric decided by the customer events has no value when no event has been ingested at all: a churn
+#: rate or a revenue sum over an empty event feed is not 0, it is unknown (docs/scorecard.md, "No data").
+NO_EVENTS = (
+    "no data: no customer events ingested (churned, purchase, monthly revenue); "
+    "load them with `outcomes ingest events FILE`"
+)
+
 
 def _handled(t: ibis.Table) -> ibis.Value:
     return t.in_closed & ~t.abandoned
@@ -973,6 +980,15 @@ _METRICS: dict[str, Callable[[MetricPlan, MetricRequest, int], Reader]] = {
 assert set(_METRICS) | {"cost_per_verified_resolution"} == set(METRIC_NAMES) | set(EXTRA_METRICS) | TRANSCRIPT_METRICS
 
 
+def _without_events(contract: Contract, r: MetricRequest, clocks: Clocks) -> bool:
+    """Whether `r` is decided by customer events and none has been ingested (the event clock is unknown).
+    A metric whose outcome the contract lacks keeps that reason: it would have no value with events either."""
+    m = CATALOGUE[r.name]
+    if not m.events or clocks.events is not None:
+        return False
+    return m.outcome_kind is None or outcome_of_kind(contract, m.outcome_kind) is not None
+
+
 def _plan(
     contract: Contract,
     interactions: ibis.Table,
@@ -993,6 +1009,8 @@ def _plan(
         if r.name == "cost_per_verified_resolution":
             settled = r.settled_total if r.settled_total is not None else settled_total
             readers.append(_cost_per_verified_resolution(plan, r, i, settled))
+        elif _without_events(contract, r, clocks):
+            readers.append(_none(r, NO_EVENTS))
         else:
             readers.append(_METRICS[r.name](plan, r, i))
     return plan, readers

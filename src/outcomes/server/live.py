@@ -37,6 +37,7 @@ from typing import Any
 from outcomes.contract import Contract, contract_hash
 from outcomes.facts.schema import KINDS
 from outcomes.ledger import Ledger, LedgerError
+from outcomes.metrics.library import NO_EVENTS
 from outcomes.metrics.outcomes import Clocks, evidence
 from outcomes.metrics.scope import Window
 from outcomes.period import Period
@@ -446,7 +447,7 @@ class LiveBoard:
         periods = []
         for t in reversed(tracked):  # the current period first
             rows = self.counts(cid, t.label)
-            periods.append(_layout(t, rows))
+            periods.append(_layout(t, rows, no_events=clocks.events is None))
         return {
             "contract": cid,
             "as_of_batch": batch,
@@ -470,8 +471,11 @@ def _local(dt: datetime | None, contract: Contract) -> str | None:
     return dt.replace(tzinfo=UTC).astimezone(contract.zone).isoformat(timespec="minutes")
 
 
-def _layout(t: Tracked, rows: list[tuple]) -> dict[str, Any]:
-    """The counts of one period by workflow and outcome (fates and exclusion reasons), and by day."""
+def _layout(t: Tracked, rows: list[tuple], *, no_events: bool = False) -> dict[str, Any]:
+    """The counts of one period by workflow and outcome (fates and exclusion reasons), and by day.
+
+    `no_events`: no customer event has been ingested, so a save outcome (decided by churn events) has no data:
+    its value and counted share are null with `undefined` saying why, never 0."""
     by_wf: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     days: dict[tuple[str, str, str], dict[str, int]] = {}
     for outcome, day, workflow, status, reason, n, value in rows:
@@ -506,15 +510,18 @@ def _layout(t: Tracked, rows: list[tuple]) -> dict[str, Any]:
                 continue
             excluded = sum(cell["excluded"].values())
             decided = cell["counted"] + excluded
+            save = t.contract.outcomes[name].kind == "save"
+            unknown = save and no_events
             outs.append(
                 {
                     **cell,
                     "excluded": dict(sorted(cell["excluded"].items())),
                     "excluded_total": excluded,
-                    "value": format(cell["value"], "f") if t.contract.outcomes[name].kind == "save" else None,
+                    "value": format(cell["value"], "f") if save and not unknown else None,
                     "counted_share": None
-                    if decided == 0
+                    if decided == 0 or unknown
                     else format(Decimal(cell["counted"]) / decided, ".6f"),
+                    "undefined": NO_EVENTS if unknown else None,
                 }
             )
         workflows.append({"workflow": wf, "outcomes": outs})

@@ -258,6 +258,10 @@ class LiveOutcome(BaseModel):
     excluded_total: int
     value: str | None
     counted_share: str | None = Field(description="counted / (counted + excluded)")
+    undefined: str | None = Field(
+        default=None,
+        description="Why value and counted_share are null (a save outcome while no customer event is ingested)",
+    )
 
 
 class LiveWorkflow(BaseModel):

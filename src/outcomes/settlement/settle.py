@@ -36,7 +36,7 @@ from outcomes.settlement.adjustments import adjustment_lines, dispute_line
 from outcomes.settlement.invoice import invoice, line_dict
 from outcomes.settlement.measure import OutcomeMeasure
 from outcomes.settlement.resolve import Resolution, period_of, resolve
-from outcomes.settlement.stages import SettlementRefused, Timer, check_clock, price_resolved
+from outcomes.settlement.stages import SettlementRefused, Timer, check_clock, check_events, price_resolved
 
 if TYPE_CHECKING:
     from outcomes.facts import Facts
@@ -135,6 +135,7 @@ def compute(
         return _after_term(ledger, facts, res, batch, digest, table, timer)
     with timer("clock"):
         status = check_clock(res, provisional=provisional, now=now)
+        no_events = check_events(res, provisional=provisional)
     p = price_resolved(ledger, facts, res, table, timer)
     with timer("adjustments"):
         adjustments = adjustment_lines(ledger, facts, contract_id, period.label, batch, digest)
@@ -143,7 +144,10 @@ def compute(
     with timer("finish"):
         priced = p.finished(contract, adjustments)
         lines = priced.lines
-        notices = _notices(contract, p.measures, status) + levels.trigger_notices(contract, p.values)
+        notices = _notices(contract, p.measures, status) + no_events
+        notices += levels.trigger_notices(contract, p.values)
+        if no_events:  # what waits for the events is not verified: never a final settlement
+            status = "provisional"
         notices += lift_notices(priced.lines)
     return SettlementResult(
         contract=contract,

@@ -103,6 +103,59 @@ def check_clock(res: Resolution, *, provisional: bool, now: datetime | None = No
     )
 
 
+def needs_events(contract: Contract) -> list[str]:
+    """What in the contract is decided by customer events (churn, revenue, purchases), as a reader names it:
+    its save outcomes, its value share, and the service levels and review triggers on an event metric."""
+    from outcomes.contract.metrics import CATALOGUE
+
+    out = [f"the save outcome {name!r}" for name, o in contract.outcomes.items() if o.kind == "save"]
+    vs = contract.pricing.value_share
+    if vs is not None:
+        out.append(f"the value share on {vs.metric}")
+    out += [
+        f"the measure on {r.name}"
+        for r in levels.requests(contract)
+        if CATALOGUE[r.name].events and not (vs is not None and r.name == vs.metric)
+    ]
+    return list(dict.fromkeys(out))
+
+
+NO_EVENTS_HINT = (
+    "ingest the CRM's customer events (churned, purchase, monthly revenue) with `outcomes ingest events FILE`, "
+    "then settle again; or settle with --provisional to bill only what the contacts verify now"
+)
+
+
+def check_events(res: Resolution, *, provisional: bool) -> list[dict[str, Any]]:
+    """The events check of the clock stage: a contract whose save outcome, value share or a measure is decided
+    by customer events cannot be verified while the workspace holds no event at all (the event clock is
+    unknown), so a final settlement is refused rather than billing 0 for them. A provisional one goes ahead
+    (the saves wait, the value share is 0 until events arrive; they are billed as adjustments once they do)
+    with a `no_customer_events` notice naming what waits."""
+    if res.clocks.events is not None:
+        return []
+    needing = needs_events(res.contract)
+    if not needing:
+        return []
+    what = ", ".join(needing)
+    c = res.contract
+    if not provisional:
+        raise SettlementRefused(
+            f"{c.contract} {res.period.label} cannot be settled: the workspace holds no customer events "
+            f"(churned, purchase, monthly revenue), and {what} cannot be verified without them; billing them "
+            "as 0 would be a guess",
+            hint=NO_EVENTS_HINT,
+        )
+    return [
+        {
+            "code": "no_customer_events",
+            "message": f"no customer events ingested: {what} cannot be verified yet (saves wait, value share "
+            "is 0); they are billed as adjustments once events are ingested",
+            "needs_events": needing,
+        }
+    ]
+
+
 def price_resolved(
     ledger: Ledger, facts: Facts, res: Resolution, table: str, timer: Timer | None = None
 ) -> Priced:

@@ -19,6 +19,7 @@ from outcomes.settlement.resolve import (
     today_in,
     version_for,
 )
+from outcomes.settlement.stages import needs_events
 
 if TYPE_CHECKING:
     from outcomes.facts import Facts
@@ -30,6 +31,8 @@ def contract_status(
     contract = latest_version(ledger, contract_id)
     zone = contract.zone
     clocks = Clocks(contacts=facts.contact_clock(contract.system_of_record), events=facts.event_clock())
+    # a contract that needs customer events is not settleable while none is ingested (stages.check_events)
+    missing = needs_events(contract) if clocks.events is None else []
     settled = ledger.settlements(contract_id)
     last = settled[-1] if settled else None
     done = {s.period for s in settled}
@@ -39,7 +42,7 @@ def contract_status(
         res = Resolution(version, row, p, Window.of(version, p), clocks, None)
         return {
             "period": p.label,
-            "settleable": res.begun(now) and res.complete,
+            "settleable": res.begun(now) and res.complete and not missing,
             "settleable_after": res.local(res.settleable_after),
         }
 
@@ -61,6 +64,7 @@ def contract_status(
         "today": today.isoformat(),
         "contact_clock": local_text(clocks.contacts, zone),
         "event_clock": local_text(clocks.events, zone),
+        "missing_events": missing,
         "last_settlement": None
         if last is None
         else {

@@ -44,6 +44,11 @@ class Thresholds:
     # id detectors
     split_gap_seconds: int = 1_800  # split_tickets: next ticket opened at most this long after the last closed
     containment_return_seconds: int = 600  # containment_abandonment: back on another channel within this
+    # containment_abandonment, the slow return: a human contact within this horizon (or the contract's own
+    # containment window when longer) after a paid bot resolution, when bot sessions are followed by one more
+    # often than agent resolutions of the same queues (significant at `alpha`, at least this ratio)
+    containment_horizon_seconds: int = 72 * 3_600
+    containment_min_ratio: float = 1.5
     default_repeat_seconds: int = 7 * 86_400  # when the contract's resolution outcome has no repeat window
     critical_share: float = 0.01  # id detectors: share of the population that makes a billed pattern critical
 
@@ -97,6 +102,7 @@ class DetectorRun:
     population_label: str
     flagged: int
     findings: list[Finding] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # what the detector measured beside its findings
 
     @property
     def firing_rate(self) -> float | None:
@@ -110,6 +116,7 @@ class DetectorRun:
             "flagged": self.flagged,
             "firing_rate": None if self.firing_rate is None else round(self.firing_rate, 6),
             "findings": len(self.findings),
+            "details": self.details,
         }
 
 
