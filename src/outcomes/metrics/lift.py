@@ -268,10 +268,14 @@ class Estimate:
 
     def power_note(self, one_sided: bool = False) -> str | None:
         """"with 1,500 customers per arm, a change smaller than 3.4 points cannot be shown at 95%"."""
-        mde = self.mde(one_sided)
-        if mde is None or not self.customers:
+        if not self.customers or self.lift is None:
             return None
         arm = min(self.customers.values())
+        if self.too_few is not None:
+            return f"with {arm:,} customers in the smallest sample nothing can be shown (at least {MIN_CUSTOMERS} each)"
+        mde = self.mde(one_sided)
+        if mde is None or mde == 0:
+            return None
         level = f"{float(self.confidence) * 100:g}%" + (" one-sided" if one_sided else "")
         return (
             f"with {arm:,} customers in the smallest sample, a change smaller than {mde * 100:.1f} points "
