@@ -165,6 +165,7 @@ def resample_group(samples: Sequence[Sample], rng: np.random.Generator, resample
         table[pos, 2 * k + 1] = s.den
     rows, freq = np.unique(table, axis=0, return_counts=True)
     p = freq / freq.sum()
+    rows = rows.astype(float)  # counts are exact in floats, and a float product is BLAS's (30x faster)
     sums = np.concatenate(
         [rng.multinomial(len(ids), p, size=min(_BLOCK, resamples - i)) @ rows for i in range(0, resamples, _BLOCK)]
     )
