@@ -78,7 +78,7 @@ bench: setup-dev
 	$(MAKE) bench-lift
 
 # calibration of the uplift statistics: A/A false favourable rate, coverage, power (docs/uplift.md)
-LIFT_REPS ?= 200
+LIFT_REPS ?= 150
 bench-lift: setup-dev
 	$(BIN)/python bench/lift.py --reps $(LIFT_REPS)
 
