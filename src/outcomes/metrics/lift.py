@@ -378,6 +378,10 @@ def _estimate(
     point = sum((sign * s.value for sign, s in zip(signs, samples, strict=True)), Fraction(0))
     d = sum(sign * x for sign, x in zip(signs, draws, strict=True))
     d = d[np.isfinite(d)]
+    if len(d) < 2:  # every draw left a sample empty: only possible with a handful of customers
+        return Estimate(kind, method, point, reference, None, None, confidence, better,
+                        "too few customers to resample", too_few="; ".join(few) or "too few customers",
+                        customers=customers)  # fmt: skip
     alpha = 1 - float(confidence)
     bound = float(np.quantile(d, alpha if better == "higher" else 1 - alpha))
     p_bad = float(np.mean(d <= 0) if better == "higher" else np.mean(d >= 0))
