@@ -74,7 +74,7 @@ class UpliftError(OutcomesError):
 class SegmentEmptyError(UpliftError):
     """A pilot or control that selects no contact in the period (a misspelt queue, an agent not there)."""
 
-    code = "segment_empty"
+    code = "segment"  # as a malformed segment: the server answers 422 "Not a valid segment"
 
 
 # ------------------------------------------------------------------------------------------ the samples
