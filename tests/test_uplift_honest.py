@@ -337,3 +337,22 @@ def test_clustered_aa_months_are_covered_where_contact_intervals_were_not():
         by_contact += lo <= 0 <= hi
     assert covered >= 70 and favourable <= 5  # 95% of 80 is 76
     assert by_contact < covered - 5
+
+
+def test_the_gate_is_one_sided_at_the_contracts_level():
+    """37 points of 1,000 customers above 29%: z is about 1.8, inside a two-sided 95% interval, beyond the
+    one-sided 95% bound, not beyond the one-sided 97.5% one."""
+
+    def customers(k, n, group):
+        return Sample.of([(f"c:{group}{i}", int(i < k), 1) for i in range(n)], group=group, role="period",
+                         period="P")  # fmt: skip
+
+    p, c = customers(327, 1000, "pilot"), customers(290, 1000, "control")
+    at95 = compare(p, c, "pilot_vs_control", "save_rate", **KW)
+    assert at95.ci[0] < 0 < at95.ci[1] and not at95.significant  # the two-sided verdict
+    assert at95.bound > 0 and at95.shown and at95.p_one_sided < 0.05  # the gate at 95%, one-sided
+    at975 = compare(p, c, "pilot_vs_control", "save_rate", **{**KW, "confidence": Decimal("0.975")})
+    assert at975.bound < 0 and not at975.shown
+    # churn: lower is better, the bound is the upper one
+    churn = compare(c, p, "pilot_vs_control", "churn_rate", **KW)
+    assert churn.bound < 0 and churn.shown
