@@ -13,7 +13,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile -rs
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-transcripts bench-server docs clean
+.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-transcripts bench-server bench-lift docs clean
 
 $(VENV)/bin/python:
 	@echo "outcomes: creating the virtualenv $(VENV) with $(PYTHON) (Python >= 3.11)"
@@ -75,6 +75,12 @@ bench: setup-dev
 	$(BIN)/python bench/integrity.py
 	$(BIN)/python bench/transcripts.py
 	$(BIN)/python bench/server.py
+	$(MAKE) bench-lift
+
+# calibration of the uplift statistics: A/A false favourable rate, coverage, power (docs/uplift.md)
+LIFT_REPS ?= 150
+bench-lift: setup-dev
+	$(BIN)/python bench/lift.py --reps $(LIFT_REPS)
 
 # transcripts per second: redaction plus the built-in scorers, one core and all cores (docs/analytics.md)
 bench-transcripts: setup-dev

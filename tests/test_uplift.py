@@ -18,6 +18,7 @@ from outcomes.metrics import segments
 from outcomes.metrics.library import MetricRequest, measure_metrics
 from outcomes.metrics.lift import (
     Sample,
+    SegmentEmptyError,
     UpliftError,
     UpliftSpec,
     compare,
@@ -124,10 +125,12 @@ def test_point_lift_of_each_metric_by_hand(small):
         assert e.lift == lift, metric
         assert e.relative == (lift / control if control else None), metric
     assert got["save_rate"].unit == "customer" and got["csat_top2box"].unit == "contact"
-    # units resampled: customers with a cancel contact; rated contacts
-    assert [s.units for s in got["save_rate"].samples] == [2, 2]
-    assert [s.units for s in got["csat_top2box"].samples] == [3, 3]
-    assert [s.units for s in got["fcr_rate"].samples] == [4, 3]
+    # every metric resamples customers: with a cancel contact; with a rating; with a handled contact (c's two
+    # contacts p3 and p4 are one customer)
+    assert [s.customers for s in got["save_rate"].samples] == [2, 2]
+    assert [s.customers for s in got["csat_top2box"].samples] == [3, 3]
+    assert [s.customers for s in got["fcr_rate"].samples] == [3, 3]
+    assert [s.denominator for s in got["fcr_rate"].samples] == [4, 3]
 
 
 def test_segment_by_agent_and_customer(small, tmp_path, monkeypatch):
@@ -174,8 +177,9 @@ def test_segments_are_written_clearly():
 
 
 def _contacts(k: int, n: int, group: str = "pilot", role: str = "period") -> Sample:
-    return Sample.of([(f"c:{i}", int(i < k), 1) for i in range(n)], group=group, role=role, period="P",
-                     unit="contact")  # fmt: skip
+    """n customers of one contact each, k of them with the outcome."""
+    return Sample.of([(f"c:{group}{role}{i}", int(i < k), 1) for i in range(n)], group=group, role=role,
+                     period="P")  # fmt: skip
 
 
 def test_identical_samples_are_not_significant():
@@ -191,7 +195,7 @@ def test_churn_down_is_favourable_and_a_fall_in_saves_is_not():
 
     def customers(k, n, group):
         return Sample.of([(f"c:{i}", int(i < k), 1) for i in range(n)], group=group, role="period",
-                         period="P", unit="customer")  # fmt: skip
+                         period="P")  # fmt: skip
 
     churn = compare(customers(10, 100, "pilot"), customers(40, 100, "control"), "pilot_vs_control",
                     "churn_rate", **kw)  # fmt: skip
@@ -202,26 +206,26 @@ def test_churn_down_is_favourable_and_a_fall_in_saves_is_not():
     assert "unfavourable" in saves.verdict
 
 
-def test_a_handful_of_units_is_never_significant():
-    # 3 of 3 against 0 of 3: every resample gives a lift of 1, yet three contacts each tell nothing
+def test_a_handful_of_customers_is_never_significant():
+    # 3 of 3 against 0 of 3: every resample gives a lift of 1, yet three customers tell nothing
     e = compare(_contacts(3, 3), _contacts(0, 3, "control"), "pilot_vs_control", "csat_top2box",
                 confidence=Decimal("0.95"), resamples=1000, seed=1)  # fmt: skip
     assert e.lift == 1 and e.ci == (1.0, 1.0)
-    assert not e.significant and not e.favourable
+    assert not e.significant and not e.favourable and not e.shown
     assert e.verdict == (
-        "not significant at 95%: too few units to tell (3 contacts in pilot P; 3 contacts in control P; "
-        "at least 10 each)"
+        "too few customers to tell (3 customers in pilot P; 3 customers in control P; at least 20 each): "
+        "not significant"
     )
 
 
 def test_a_customer_sample_is_resampled_as_whole_customers():
     # one customer with 9 of 9 saved, nine with 0 of 1: the ratio is 9/18 but only 10 units vary
     s = Sample.of([("c:big", 9, 9)] + [(f"c:{i}", 0, 1) for i in range(9)], group="pilot", role="period",
-                  period="P", unit="customer")  # fmt: skip
+                  period="P")  # fmt: skip
     from outcomes.metrics.lift import bootstrap
 
     draws = bootstrap(s, np.random.default_rng(0), 4000)
-    assert s.value == Fraction(1, 2) and s.units == 10
+    assert s.value == Fraction(1, 2) and s.customers == 10
     # P(the big customer is never drawn) = 0.9^10 = 0.35: a contact-level resample would almost never give 0
     assert 0.30 < np.mean(draws == 0) < 0.40
 
@@ -289,7 +293,7 @@ def test_the_interval_covers_the_true_effect(generated_counts):
             truth = PILOT.truth(metric) - CONTROL.truth(metric)
             e = m.estimate()
             assert e.kind == "pilot_vs_control" and m.samples[0].pending == 0
-            assert m.samples[0].units >= 200  # 300 customers, about 240 ratings
+            assert m.samples[0].customers >= 200  # 300 customers, about 240 rated
             covered[metric] += e.ci[0] <= truth <= e.ci[1]
             significant[metric] += e.favourable
     assert all(n >= 4 for n in covered.values()), covered
@@ -339,7 +343,8 @@ def test_difference_in_differences_removes_a_shift_common_to_both_groups(scenari
     s.events("\n".join(events + ["zz-clock,purchase,2027-03-01T00:00:00Z,1.00,"]))
     m = _measure(s, ["queue=pilot"], control=["queue=ctrl"], baseline="2026-03", metrics=("save_rate",))["save_rate"]
     assert [e.kind for e in m.estimates] == [
-        "pilot_vs_control", "pilot_vs_baseline", "control_vs_baseline", "difference_in_differences",
+        "pilot_vs_control", "pilot_vs_baseline", "control_vs_baseline", "pre_period_gap",
+        "difference_in_differences",
     ]  # fmt: skip
     assert m.headline == "difference_in_differences"
     assert m.estimate("pilot_vs_baseline").lift == Fraction(4, 10)  # the naive before/after
@@ -348,7 +353,7 @@ def test_difference_in_differences_removes_a_shift_common_to_both_groups(scenari
     assert did.ci[0] <= 0.2 <= did.ci[1]
     assert did.ols["did"] == pytest.approx(0.2) and did.ols["clusters"] == 40
     assert did.ols["ci"][0] < 0.2 < did.ols["ci"][1]
-    assert did.verdict.startswith("not significant")  # 10 customers per cell cannot show 20 points
+    assert did.verdict.startswith("too few customers")  # 10 customers per cell cannot show anything
 
 
 def test_a_comparison_is_required(small):
@@ -361,10 +366,25 @@ def test_a_comparison_is_required(small):
 
 
 def test_an_empty_sample_is_no_data_not_zero(small):
-    m = _measure(small, ["queue=pilot"], control=["queue=nobody"], metrics=("save_rate",))["save_rate"]
+    # agent dee handled only a question: the control has contacts but no cancel contact
+    m = _measure(small, ["queue=pilot"], control=["agent=dee"], metrics=("save_rate",))["save_rate"]
     e = m.estimate()
-    assert e.lift is None and e.ci is None and not e.significant
+    assert e.lift is None and e.ci is None and not e.significant and not e.shown
     assert e.verdict == "no data: save_rate is undefined (empty denominator) for control 2026-04"
+
+
+def test_a_segment_that_selects_nothing_is_an_error_naming_what_exists(small):
+    with pytest.raises(SegmentEmptyError, match=r"control segment queue=ctlr selects no contact .* 2026-04; "
+                       r"queue values there: ctrl, pilot; 'ctlr' \(did you mean 'ctrl'\?\)"):  # fmt: skip
+        _measure(small, ["queue=pilot"], control=["queue=ctlr"])
+    with pytest.raises(SegmentEmptyError, match="pilot segment agent=zed .* agent values there: ann, bob, cy, dee"):
+        _measure(small, ["agent=zed"], control=["queue=ctrl"])
+    with pytest.raises(SegmentEmptyError, match="none of its 2 customer ids has a contact there"):
+        _measure(small, ["customer=x,y"], control=["queue=ctrl"])
+    # the command line says it and exits 1
+    res = CliRunner().invoke(app, ["uplift", "lift", "--period", "2026-04", "--pilot", "queue=pilot", "--control",
+                                   "queue=ctlr", "-w", str(small.ws.root)])  # fmt: skip
+    assert res.exit_code == 1 and "did you mean 'ctrl'" in res.stderr
 
 
 def test_estimate_metric_keeps_the_roles_apart():
@@ -420,7 +440,9 @@ def test_value_share_is_billed_when_the_lift_is_significant(scenario):
     assert line.amount == Decimal("360.00") and line.details["status"] == "above_baseline"
     lift = line.details["lift"]
     assert lift["significant"] and lift["favourable"] and lift["lift"] == Fraction(3, 5)
-    assert lift["estimate"] == "pilot_vs_control" and lift["verdict"].startswith("significant at 95%")
+    assert lift["estimate"] == "pilot_vs_control" and lift["verdict"].startswith("shown at 95% one-sided")
+    assert lift["customers_per_arm"] == {"pilot": 30, "control": 30} and lift["shown"]
+    assert lift["baseline"] == "2025-12" and lift["pre_period_gap"] is None  # the month before the term: empty
     assert not [n for n in result.notices if n["code"] == "value_share_withheld"]
     json.dumps(result.to_dict())  # the line is JSON-able as stored
 
@@ -433,7 +455,7 @@ def test_value_share_is_zero_with_a_notice_when_the_lift_is_not_significant(scen
     assert line.amount == Decimal("0.00") and line.details["status"] == "lift_not_shown"
     assert line.details["withheld"] == Decimal("310.00")  # 31 saves x 100.00 x 10%
     (notice,) = [n for n in result.notices if n["code"] == "value_share_withheld"]
-    assert "not significant at 95%: the interval includes 0" in notice["message"]
+    assert "not shown at 95% one-sided (pilot_vs_control)" in notice["message"]
     assert "310.00" in notice["message"]
     # re-runnable: the same facts price the line to the same details, interval included
     assert _value_share(s.settle("2026-04")).details == line.details
@@ -553,10 +575,11 @@ def test_cli_json_shape(small):
     assert [m["metric"] for m in data["metrics"]] == ["save_rate", "fcr_rate"]
     save = data["metrics"][0]
     assert save["unit"] == "customer" and save["better"] == "higher" and save["headline"] == "pilot_vs_control"
-    assert [(s["group"], s["value"], s["units"]) for s in save["samples"]] == [("pilot", "1/2", 2), ("control", "0", 2)]
+    assert [(s["group"], s["value"], s["customers"]) for s in save["samples"]] == [("pilot", "1/2", 2), ("control", "0", 2)]
     (est,) = save["estimates"]
     assert set(est) == {"kind", "method", "lift", "lift_decimal", "reference", "relative", "ci", "confidence",
-                        "p_value", "significant", "favourable", "verdict"}  # fmt: skip
+                        "p_value", "significant", "favourable", "verdict", "customers", "se", "mde", "power",
+                        "power_note"}  # fmt: skip
     assert est["lift"] == "1/2" and len(est["ci"]) == 2 and isinstance(est["verdict"], str)
     table = runner.invoke(app, ["uplift", "lift", "--period", "2026-04", "--pilot", "queue=pilot", "--control",
                                 "queue=ctrl", "--metric", "csat_top2box", "-w", ws])  # fmt: skip

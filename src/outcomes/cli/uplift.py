@@ -1,4 +1,5 @@
-"""`outcomes uplift CONTRACT --period P --pilot ... [--control ...] [--baseline P0]` (docs/uplift.md).
+"""`outcomes uplift CONTRACT --period P --pilot ... [--control ...] [--baseline P0]` (docs/uplift.md), and
+`outcomes uplift --plan --metric M --rate R --effect E`: how many customers a pilot needs before it starts.
 
 Register it in cli.py with ``app.command("uplift")(uplift_command)``.
 """
@@ -19,6 +20,7 @@ _KINDS = {
     "pilot_vs_control": "pilot - control",
     "pilot_vs_baseline": "pilot - baseline",
     "control_vs_baseline": "control - baseline",
+    "pre_period_gap": "pilot - control, baseline",
     "difference_in_differences": "DiD",
 }
 
@@ -27,6 +29,8 @@ def _short(est: dict[str, Any]) -> str:
     """The verdict in a few words (the full sentence is in --json)."""
     if est["lift"] is None or est["ci"] is None:
         return "no data"
+    if est["verdict"].startswith("too few customers"):
+        return "too few customers"
     if not est["significant"]:
         return "not significant"
     return "significant, " + ("favourable" if est["favourable"] else "unfavourable")
@@ -62,12 +66,12 @@ def _print(report: dict[str, Any]) -> None:
     )
     conf = f"{float(report['confidence']) * 100:g}%"
     for m in report["metrics"]:
-        t = Table(title=f"{m['metric']} (resampling {m['unit']}s; {m['better']} is better)", title_justify="left")
-        for col in ("group", "period", "value", "n"):
+        t = Table(title=f"{m['metric']} (resampling customers; {m['better']} is better)", title_justify="left")
+        for col in ("group", "period", "value", "customers"):
             t.add_column(col, justify="left" if col in ("group", "period") else "right")
         for s in m["samples"]:
             shown = _pct(s["value_decimal"]) + (f" ({s['numerator']}/{s['denominator']})" if s["denominator"] else "")
-            t.add_row(s["group"], s["period"], shown, f"{s['units']} {s['unit']}s")
+            t.add_row(s["group"], s["period"], shown, f"{s['customers']:,}")
         out.print(t)
         e = Table(show_header=True)
         for col in ("estimate", "lift", "relative", f"{conf} interval", "p", "verdict"):
@@ -88,26 +92,31 @@ def _print(report: dict[str, Any]) -> None:
                     f"p {'< 0.0001' if o['p_value'] < 0.0001 else format(o['p_value'], '.4f')}",
                     markup=False,
                 )
+        head = next(est for est in m["estimates"] if est["kind"] == m["headline"])
+        if head.get("power_note"):
+            out.print(f"  power: {head['power_note']}", markup=False)
         for n in m["notes"]:
             out.print(f"  note: {n}", markup=False)
     out.print(
         f"* the headline estimate; rates in %, lifts in percentage points; significant: the {conf} interval "
-        "excludes 0; favourable: in the metric's good direction",
+        "excludes 0 (customers resampled); favourable: in the metric's good direction",
         markup=False,
     )
 
 
 def uplift_command(
-    contract: Annotated[str, typer.Argument(help="Contract id.")],
-    period: Annotated[str, typer.Option("--period", help="The pilot's period, e.g. 2026-06 (or 2026-Q2).")],
+    contract: Annotated[str | None, typer.Argument(help="Contract id (not with --plan).")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="The pilot's period, e.g. 2026-06 (or 2026-Q2).")
+    ] = None,
     pilot: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--pilot",
             help="Pilot segment: queue=A,B | agent=X,Y | customer=ID,... or customer=@FILE | workflow=W. "
             "Repeat the option to combine criteria (all must match).",
         ),
-    ],
+    ] = None,
     control: Annotated[
         list[str] | None,
         typer.Option("--control", help="Control segment, same syntax as --pilot (same period)."),
@@ -122,11 +131,52 @@ def uplift_command(
     confidence: Annotated[str, typer.Option("--confidence", help="Confidence level of the intervals.")] = "0.95",
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same numbers).")] = 0,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Before a pilot: how many customers per arm it needs to show --effect.")
+    ] = False,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="--plan: the metric's current rate, e.g. 0.20.", min=0.0, max=1.0)
+    ] = None,
+    effect: Annotated[
+        float | None,
+        typer.Option("--effect", help="--plan: the change to show, as a rate, e.g. -0.03 (3 points down).",
+                     min=-1.0, max=1.0),
+    ] = None,
+    power: Annotated[
+        float | None, typer.Option("--power", help="--plan: the chance to show it (default 0.8).", min=0.5, max=0.999)
+    ] = None,
+    contacts: Annotated[
+        float | None,
+        typer.Option("--contacts-per-customer", help="--plan: contacts per customer (default 1).", min=1.0, max=1000.0),
+    ] = None,
+    icc: Annotated[
+        float | None,
+        typer.Option("--icc", help="--plan: correlation of one customer's contacts, 0..1 (default 0).", min=0.0, max=1.0),
+    ] = None,
+    one_sided: Annotated[
+        bool, typer.Option("--one-sided", help="--plan: a one-sided test, as a contract's lift gate uses.")
+    ] = False,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Lift of save rate, churn, CSAT and FCR in a pilot against a control group and/or a baseline period,
-    with bootstrap intervals, p-values and a plain verdict (difference-in-differences when both)."""
+    with intervals that resample customers, p-values, the minimum detectable effect and a plain verdict
+    (difference-in-differences when both). With --plan: the customers a pilot needs, before it starts."""
+    import math
+
+    planning = {"--rate": rate, "--effect": effect, "--power": power, "--contacts-per-customer": contacts,
+                "--icc": icc}  # fmt: skip
+    for name, v in planning.items():
+        if v is not None and not math.isfinite(v):
+            _fail(f"{name} {v} is not a number")
+    if plan:
+        _plan(metric, rate, effect, power, contacts, icc, one_sided, confidence, as_json)
+        return
+    given = [name for name, v in planning.items() if v is not None] + (["--one-sided"] if one_sided else [])
+    if given:
+        _fail(f"{given[0]} is for --plan (how many customers a pilot needs); add --plan or leave it out")
+    if contract is None or period is None or not pilot:
+        _fail("give CONTRACT, --period and --pilot (or --plan to size a pilot before it starts)")
     from outcomes.ledger import LedgerError
     from outcomes.metrics.lift import UpliftError, UpliftSpec, measure_uplift
     from outcomes.metrics.outcomes import Clocks
@@ -189,13 +239,47 @@ def uplift_command(
             "confidence": format(conf, "f"),
             "resamples": resamples,
             "seed": seed,
-            "method": f"percentile bootstrap, {resamples} resamples, seed {seed}",
+            "method": f"cluster bootstrap of customers, {resamples} resamples, seed {seed}",
             "metrics": [r.to_dict() for r in results],
         }
         if as_json:
             print_json(report)
         else:
             _print(report)
+
+
+def _plan(metric, rate, effect, power, contacts, icc, one_sided, confidence, as_json) -> None:
+    from outcomes.metrics.lift import DEFAULT_POWER, UpliftError, plan_customers
+
+    if not metric or len(metric) != 1:
+        _fail("--plan: give one --metric (save_rate, churn_rate, csat_top2box or fcr_rate)")
+    if rate is None or effect is None:
+        _fail("--plan: give --rate (the metric now, e.g. 0.20) and --effect (the change to show, e.g. -0.03)")
+    try:
+        conf = Decimal(confidence)
+    except InvalidOperation:
+        conf = Decimal(-1)
+    if not Decimal(0) < conf < Decimal(1):
+        _fail(f"--confidence {confidence!r} must be a number strictly between 0 and 1, e.g. 0.95")
+    try:
+        got = plan_customers(metric[0], rate, effect, confidence=conf, power=power or DEFAULT_POWER,
+                             contacts=contacts or 1.0, icc=icc or 0.0, one_sided=one_sided)  # fmt: skip
+    except UpliftError as exc:
+        _fail(str(exc))
+    if as_json:
+        print_json(got)
+        return
+    per = "" if got["metric"] == "churn_rate" else (
+        f" ({got['contacts_per_customer']:g} contacts per customer, icc {got['icc']:g}, "
+        f"design effect {got['design_effect']:.2f})"
+    )  # fmt: skip
+    out.print(
+        f"{got['metric']} from {rate * 100:.1f}%: to show a change of {effect * 100:+.1f} points at "
+        f"{float(conf) * 100:g}% ({got['test']}) with {got['power'] * 100:g}% power, the pilot and the control "
+        f"need {got['customers_per_arm']:,} customers each{per}. A difference-in-differences needs about twice "
+        "as many per group and period.",
+        markup=False,
+    )
 
 
 app = typer.Typer()

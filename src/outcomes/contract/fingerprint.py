@@ -70,6 +70,10 @@ def _fill_defaults(data: dict[str, Any], contract: Contract) -> dict[str, Any]:
     for fee, out in zip(contract.pricing.outcome_fees, data["pricing"]["outcome_fees"], strict=True):
         out["workflows"] = sorted(contract.fee_workflows(fee))
     vs = data["pricing"].get("value_share")
+    lift = vs.get("require_significant_lift") if vs is not None else None
+    if isinstance(lift, dict) and lift.get("method") is None:
+        # the automatic method, when not written, is left out: contracts written before it keep their hash
+        lift.pop("method", None)
     if vs is not None and vs["metric"] == "revenue_influenced" and vs.get("window") is None:
         vs["window"] = duration_text(DEFAULT_INFLUENCE_WINDOW_SECONDS)
     if data.get("service_levels") is not None:

@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "min_above_max": "`pricing.minimum` greater than `pricing.maximum`",
     "no_comparison": "a lift requirement with neither `control` nor `baseline`",
     "same_segments": "a lift requirement whose control is the pilot itself",
+    "method_needs": "a lift requirement whose `method` needs a `control` or `baseline` it does not give",
     "bad_period": "a period label that is not a period of the contract (YYYY-MM or YYYY-Qn)",
     # term, versions, glide path
     "bad_term": "a term that ends before it starts",

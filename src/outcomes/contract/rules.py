@@ -691,6 +691,17 @@ def lift_requirement_rules(contract: Contract, locate: Locator) -> list[Issue]:
                                 f"{_suggest(w, contract.workflows)}workflows: {_names(contract.workflows)}",
                             )
                         )
+    needs = {"did": "control", "control": "control", "baseline": "baseline"}.get(req.method or "")
+    if needs is not None and getattr(req, needs) is None:
+        found.append(
+            locate.issue(
+                "method_needs",
+                (*LIFT, "method"),
+                f"method {req.method!r} compares the pilot with its {needs}, and no `{needs}` is given",
+                f"add `{needs}: ...`, or leave `method` out (automatic: the difference-in-differences whenever "
+                "the baseline has data for both groups)",
+            )
+        )
     if req.control is not None and req.control == req.pilot:
         found.append(
             locate.issue(

@@ -191,6 +191,9 @@ class LiftRequirement(Strict):
     confidence: Dec = Decimal("0.95")
     resamples: int = Field(default=2000, ge=200, le=100000)
     seed: int = Field(default=0, ge=0)
+    # what the gate decides on: did (difference-in-differences), control (pilot - control), baseline (pilot -
+    # its baseline); None: automatic, the DiD whenever the baseline has data for both groups (docs/uplift.md)
+    method: Literal["did", "control", "baseline"] | None = None
 
 
 def _lift_option(value: Any) -> Any:

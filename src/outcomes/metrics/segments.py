@@ -200,6 +200,7 @@ def _period_rows(
     cols: dict[str, ibis.Value] = {}
     for g in segments:
         member = t[f"in_{g}"]
+        cols[f"{g}__contacts"] = t.count(where=member)
         for m, (den, num, pending) in rows.items():
             for part, cond in (("den", den), ("num", num), ("pending", pending)):
                 if m == "churn_rate":
@@ -218,6 +219,7 @@ class UnitCounts:
     period: str
     clusters: tuple[str, ...]
     counts: Mapping[str, tuple[tuple[int, ...], tuple[int, ...], int]]
+    contacts: int = 0  # the group's contacts in the period, counted or not by any metric
 
 
 def unit_counts(
@@ -244,5 +246,43 @@ def unit_counts(
                 num = tuple(int(v or 0) for v in data[f"{g}__{m}_num"])
                 den = tuple(int(v or 0) for v in data[f"{g}__{m}_den"])
                 counts[m] = (num, den, sum(int(v or 0) for v in data[f"{g}__{m}_pending"]))
-            out.append(UnitCounts(g, label, clusters, counts))
+            contacts = sum(int(v or 0) for v in data[f"{g}__contacts"])
+            out.append(UnitCounts(g, label, clusters, counts, contacts))
     return out
+
+
+#: How many existing values an "empty segment" error lists per criterion.
+SHOWN_VALUES = 20
+
+
+def known_values(contract: Contract, interactions: ibis.Table, window: Window, segment: Segment) -> str:
+    """What a segment could have selected in `window`: the queues, agents and workflows that exist there
+    (for a segment that selects nothing, e.g. a misspelt queue), with the closest match when one is near."""
+    import difflib
+
+    t = interactions.filter(
+        (interactions.source == contract.system_of_record)
+        & (interactions.closed_at >= window.start)
+        & (interactions.closed_at < window.end)
+    )
+    column = {"queue": "queue", "agent": "agent_id"}
+    said = []
+    for name, values in segment.criteria:
+        if name in column:
+            col = t[column[name]]
+            rows = t.filter(col.notnull()).select(v=col).distinct().order_by("v").limit(10000)
+            have = [str(v) for v in rows.to_pyarrow().column("v").to_pylist()]
+        elif name == "workflow":
+            have = sorted(contract.workflows)
+        else:
+            n = t.filter(t.customer_id.notnull()).customer_id.nunique().to_pyarrow().as_py()
+            said.append(f"none of its {len(values)} customer ids has a contact there ({n} customers do)")
+            continue
+        missing = [v for v in values if v not in have]
+        near = [f"{v!r} (did you mean {m[0]!r}?)" for v in missing if (m := difflib.get_close_matches(v, have, 1))]
+        shown = ", ".join(have[:SHOWN_VALUES]) + (f", ... ({len(have)} in all)" if len(have) > SHOWN_VALUES else "")
+        text = f"{name} values there: {shown or 'none'}"
+        if near:
+            text += "; " + ", ".join(near)
+        said.append(text)
+    return "; ".join(said) or "no contact of the contract was closed in that period"

@@ -182,7 +182,7 @@ def uplift(
         "confidence": format(conf, "f"),
         "resamples": resamples,
         "seed": seed,
-        "method": f"percentile bootstrap, {resamples} resamples, seed {seed}",
+        "method": f"cluster bootstrap of customers, {resamples} resamples, seed {seed}",
         "metrics": [r.to_dict() for r in results],
     }
     return m.Report(**json.loads(json.dumps(report, default=str)))
