@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from outcomes.server.auth import Caller, caller
@@ -19,3 +19,7 @@ def api_caller(
     who = caller(request)
     assert who is not None
     return who
+
+
+# A ledger row id in a URL: the database's 64-bit integer range (a larger number is a 422, not a 500 from the driver)
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A ledger row id.")]

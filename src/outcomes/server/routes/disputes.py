@@ -13,7 +13,7 @@ from outcomes.ledger import audit
 from outcomes.ledger import disputes as lifecycle
 from outcomes.server import models as m
 from outcomes.server.auth import Caller, ContractAccess, check_csrf, contract_access
-from outcomes.server.deps import api_caller
+from outcomes.server.deps import RowId, api_caller
 from outcomes.server.problems import HTTPProblem, responses
 
 router = APIRouter(prefix="/api/contracts/{contract}/disputes", tags=["disputes"])
@@ -128,14 +128,14 @@ def open_dispute(request: Request, contract: str, body: m.DisputeOpen, who: Who)
 
 
 @router.get("/{dispute}", response_model=m.Dispute, responses=responses(401, 404))
-def dispute(request: Request, contract: str, dispute: int, who: Who) -> m.Dispute:
+def dispute(request: Request, contract: str, dispute: RowId, who: Who) -> m.Dispute:
     """A dispute with its thread and what you may do now."""
     access = contract_access(request, contract, who)
     return shape(request, find(request, access, dispute), access)
 
 
 def step(
-    request: Request, contract: str, dispute: int, who: Caller, action: str, note: str | None
+    request: Request, contract: str, dispute: RowId, who: Caller, action: str, note: str | None
 ) -> m.Dispute:
     access = contract_access(request, contract, who)
     view = find(request, access, dispute)
@@ -158,19 +158,19 @@ def step(
 
 
 @router.post("/{dispute}/answer", response_model=m.Dispute, responses=responses(401, 403, 404, 409, 422))
-def answer(request: Request, contract: str, dispute: int, body: m.DisputeNote, who: Who) -> m.Dispute:
+def answer(request: Request, contract: str, dispute: RowId, body: m.DisputeNote, who: Who) -> m.Dispute:
     """Answer an open dispute raised against your side (a note is needed)."""
     return step(request, contract, dispute, who, "answer", body.note)
 
 
 @router.post("/{dispute}/accept", response_model=m.Dispute, responses=responses(401, 403, 404, 409, 422))
-def accept(request: Request, contract: str, dispute: int, body: m.DisputeNote, who: Who) -> m.Dispute:
+def accept(request: Request, contract: str, dispute: RowId, body: m.DisputeNote, who: Who) -> m.Dispute:
     """Accept a dispute raised against your side: the next settlement bills the claim as an adjustment."""
     return step(request, contract, dispute, who, "accept", body.note)
 
 
 @router.post("/{dispute}/reject", response_model=m.Dispute, responses=responses(401, 403, 404, 409, 422))
-def reject(request: Request, contract: str, dispute: int, body: m.DisputeNote, who: Who) -> m.Dispute:
+def reject(request: Request, contract: str, dispute: RowId, body: m.DisputeNote, who: Who) -> m.Dispute:
     """Reject a dispute raised against your side, saying why."""
     return step(request, contract, dispute, who, "reject", body.note)
 
@@ -181,7 +181,7 @@ def reject(request: Request, contract: str, dispute: int, body: m.DisputeNote, w
     response_model=m.Dispute,
     responses=responses(401, 403, 404, 409, 422),
 )
-def comment(request: Request, contract: str, dispute: int, body: m.CommentIn, who: Who) -> m.Dispute:
+def comment(request: Request, contract: str, dispute: RowId, body: m.CommentIn, who: Who) -> m.Dispute:
     """Comment in a dispute's thread (admins and the auditor)."""
     access = contract_access(request, contract, who)
     access.require("dispute_comment")

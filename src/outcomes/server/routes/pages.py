@@ -23,6 +23,7 @@ from outcomes.ledger import access as people
 from outcomes.ledger import audit as chain
 from outcomes.ledger import disputes as lifecycle
 from outcomes.server import auth
+from outcomes.server.deps import RowId
 from outcomes.server.problems import HTTPProblem
 
 router = APIRouter(include_in_schema=False)
@@ -335,7 +336,7 @@ def raise_dispute(
 
 # disputes -------------------------------------------------------------------------------------------------
 @router.get("/contracts/{contract}/disputes/{dispute}", response_class=HTMLResponse)
-def dispute_page(request: Request, contract: str, dispute: int) -> Response:
+def dispute_page(request: Request, contract: str, dispute: RowId) -> Response:
     who, access = _access(request, contract)
     from outcomes.server.routes.disputes import find, shape
 
@@ -347,7 +348,7 @@ def dispute_page(request: Request, contract: str, dispute: int) -> Response:
 def dispute_action(
     request: Request,
     contract: str,
-    dispute: int,
+    dispute: RowId,
     action: str,
     text: Annotated[str, Form(max_length=5000)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
