@@ -69,6 +69,13 @@ def _fill_defaults(data: dict[str, Any], contract: Contract) -> dict[str, Any]:
             out["repeat_contact"]["same"] = sorted(out["repeat_contact"]["same"])
     for fee, out in zip(contract.pricing.outcome_fees, data["pricing"]["outcome_fees"], strict=True):
         out["workflows"] = sorted(contract.fee_workflows(fee))
+        # a package and a tier's flat fee, when absent, are left out: contracts written before them keep
+        # their hash
+        if out.get("package") is None:
+            out.pop("package", None)
+        for tier in out.get("prices") or []:
+            if tier.get("flat") is None:
+                tier.pop("flat", None)
     vs = data["pricing"].get("value_share")
     if vs is not None and vs["metric"] == "revenue_influenced" and vs.get("window") is None:
         vs["window"] = duration_text(DEFAULT_INFLUENCE_WINDOW_SECONDS)
