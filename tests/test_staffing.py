@@ -215,3 +215,15 @@ def test_a_seeded_simulation_agrees_with_erlang_a():
         mean = sum(batches) / len(batches)
         half = stats.t.ppf(0.9995, len(batches) - 1) * stats.sem(batches)
         assert abs(getattr(exact, name) - mean) <= half, (name, getattr(exact, name), mean, half)
+
+
+def test_very_patient_callers_and_long_thresholds_stay_quick():
+    # patience of ~30 years: with too few agents the queue would hold millions (refused, not computed for
+    # minutes); the search steps over those and finds Erlang C's answer
+    patient = Demand(100, 1800, 180, patience_seconds=1e9)
+    assert required(patient, Target(service_level=0.8)).agents == 14
+    with pytest.raises(ValueError, match="queue of over"):
+        performance(patient, 5, 20)
+    # a threshold of days: every caller still waiting is answered or gone long before
+    p = performance(Demand(100, 1800, 180, patience_seconds=60), 10, 1e7)
+    assert p.service_level == pytest.approx(1 - p.abandon_probability, abs=1e-9)

@@ -32,6 +32,15 @@ import numpy as np
 
 #: Truncation: stationary states whose weight relative to the largest is below this are dropped.
 _STATE_TAIL = math.log(1e-16)
+#: Erlang A is refused (`Overloaded`) when the queue's most likely length exceeds this: no target is met there,
+#: and its stationary distribution would need millions of states.
+MAX_QUEUE = 1_000_000
+#: The largest staffing searched (a contact centre larger than any there is).
+MAX_AGENTS = 10_000_000
+
+
+class Overloaded(ValueError):
+    """Too few agents for patient callers: the queue settles at more than MAX_QUEUE callers."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +214,11 @@ def stationary(d: Demand, n: int) -> np.ndarray:
     weights are decreasing and the geometric bound of the rest is below 1e-16 of the largest."""
     assert d.patience_seconds is not None
     lam, mu, theta = d.arrival_rate, 1.0 / d.handle_seconds, 1.0 / d.patience_seconds
+    if (lam - n * mu) / theta > MAX_QUEUE:
+        raise Overloaded(
+            f"{n} agents for {d.offered_load:g} Erlangs with a mean patience of {d.patience_seconds:g} s leave "
+            f"a queue of over {MAX_QUEUE:,} callers: give more agents, or less patience"
+        )
     logs = [0.0]
     top = 0.0
     k = 0
@@ -248,6 +262,8 @@ def _answered_within(n: int, mu: float, theta: float, queued: np.ndarray, t: flo
         weight = math.exp(m * math.log(x) - x - math.lgamma(m + 1)) if x > 0 else float(m == 0)
         total += weight * answered
         mass += weight
+        if v.sum() < 1e-16:  # everyone has left the queue: later jumps answer no one more
+            break
         answered += v[0] * move[0]
         nxt = v * stay
         nxt[:-1] += v[1:] * move[1:]
@@ -311,13 +327,16 @@ def _fewest(demand: Demand, target: Target, name: str) -> int:
     monotone in the number of agents, so the first that meets it is the answer."""
 
     def ok(n: int) -> bool:
-        return _meets(performance(demand, n, target.answer_within_seconds), target, name)
+        try:
+            return _meets(performance(demand, n, target.answer_within_seconds), target, name)
+        except Overloaded:  # a queue of a million callers meets no target
+            return False
 
     low, high = 0, 1  # invariant once the loop ends: low fails (or is 0), high meets the target
     while not ok(high):
         low, high = high, high * 2
-        if high > 10_000_000:  # pragma: no cover - every target is met by enough agents
-            raise ValueError(f"no number of agents meets the {name} target")
+        if high > MAX_AGENTS:
+            raise ValueError(f"the {name} target needs more than {MAX_AGENTS:,} agents: check the demand")
     while high - low > 1:
         mid = (low + high) // 2
         if ok(mid):
