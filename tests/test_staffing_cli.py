@@ -148,3 +148,21 @@ def test_questions_it_cannot_answer_are_one_clean_error(world, args, message):
     res = runner.invoke(app, ["staffing", *args, "-w", str(world.root / "ws")])
     assert res.exit_code == 1, res.output
     assert message in res.output and "Traceback" not in res.output
+
+
+def test_intervals_follow_the_contracts_clock_across_a_change_of_time(scenario):
+    # Europe/London leaves summer time on 25 October 2026: that day has 25 hours, the month 745
+    s = scenario(CONTRACT.replace("timezone: UTC", "timezone: Europe/London"))
+    s.rows(
+        """
+        a1,crm,c1,chat,refunds,2026-10-25T00:30:00Z,2026-10-25T00:31:00Z,2026-10-25T00:40:00Z,resolved,agent,ag1,p,300
+        a2,crm,c2,chat,refunds,2026-10-25T01:30:00Z,2026-10-25T01:31:00Z,2026-10-25T01:40:00Z,resolved,agent,ag2,p,300
+        """,
+        header=HEADER,
+    )
+    r = run("--from-facts", "t", "--period", "2026-10", "--interval-minutes", "60", "-w", str(s.root / "ws"))
+    assert r["totals"]["intervals"] == 745
+    busy = [(iv["start"], iv["arrivals"]) for iv in r["intervals"] if iv["arrivals"]]
+    # 00:30 UTC is 01:30 summer time; 01:30 UTC is 01:30 winter time: the same wall-clock hour, twice
+    assert busy == [("2026-10-25T01:00+01:00", 1), ("2026-10-25T01:00+00:00", 1)]
+    assert r["intervals"][0]["start"] == "2026-10-01T00:00+01:00"
