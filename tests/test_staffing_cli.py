@@ -119,6 +119,8 @@ def test_the_chart_is_saved_as_html_or_png(world, tmp_path):
                 "t",
                 "--period",
                 "2026-10",
+                "--interval-minutes",
+                "1440",
                 "--chart",
                 str(tmp_path / name),
                 "-w",
