@@ -69,6 +69,13 @@ def _fill_defaults(data: dict[str, Any], contract: Contract) -> dict[str, Any]:
             out["repeat_contact"]["same"] = sorted(out["repeat_contact"]["same"])
     for fee, out in zip(contract.pricing.outcome_fees, data["pricing"]["outcome_fees"], strict=True):
         out["workflows"] = sorted(contract.fee_workflows(fee))
+        # a package and a tier's flat fee, when absent, are left out: contracts written before them keep
+        # their hash
+        if out.get("package") is None:
+            out.pop("package", None)
+        for tier in out.get("prices") or []:
+            if tier.get("flat") is None:
+                tier.pop("flat", None)
     vs = data["pricing"].get("value_share")
     lift = vs.get("require_significant_lift") if vs is not None else None
     if isinstance(lift, dict) and lift.get("method") is None:

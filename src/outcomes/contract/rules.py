@@ -331,13 +331,23 @@ def fee_price_shape(contract: Contract, locate: Locator) -> list[Issue]:
                     "keep `unit` for one price, or `tiers` + `prices` for tiers",
                 )
             )
-        elif fee.unit is None and fee.prices is None:
+        elif fee.unit is None and fee.prices is None and fee.package is None:
             found.append(
                 locate.issue(
                     "missing_price",
                     at,
                     f"the fee line for {fee.outcome!r} has no price",
-                    'add `unit: "4.00"`, or `tiers: graduated` with `prices: [...]`',
+                    'add `unit: "4.00"`, `tiers: graduated` with `prices: [...]`, '
+                    'or `package: {size: 10, price: "100.00"}`',
+                )
+            )
+        if fee.package is not None and (fee.unit is not None or fee.prices is not None):
+            found.append(
+                locate.issue(
+                    "package_and_price",
+                    (*at, "package"),
+                    "a fee line has `package` and also `unit` or `prices`",
+                    "keep `package` for packages of units, or `unit` / `tiers` + `prices` for unit prices",
                 )
             )
         elif fee.tiers is not None and fee.prices is None:
@@ -505,6 +515,9 @@ def amounts_not_negative(contract: Contract, locate: Locator) -> list[Issue]:
     for i, fee in enumerate(p.outcome_fees):
         amounts.append(((*FEES, i, "unit"), fee.unit))
         amounts += [((*FEES, i, "prices", j, "unit"), t.unit) for j, t in enumerate(fee.prices or [])]
+        amounts += [((*FEES, i, "prices", j, "flat"), t.flat) for j, t in enumerate(fee.prices or [])]
+        if fee.package is not None:
+            amounts.append(((*FEES, i, "package", "price"), fee.package.price))
     if p.value_share is not None:
         amounts.append((("pricing", "value_share", "baseline"), p.value_share.baseline))
     if contract.automation is not None:
@@ -544,6 +557,10 @@ def money_fits_currency(contract: Contract, locate: Locator) -> list[Issue]:
     for i, fee in enumerate(p.outcome_fees):
         units.append(((*FEES, i, "unit"), fee.unit))
         units += [((*FEES, i, "prices", j, "unit"), t.unit) for j, t in enumerate(fee.prices or [])]
+        # a tier's flat fee and a package's price are billed as written: fixed amounts
+        fixed += [((*FEES, i, "prices", j, "flat"), t.flat) for j, t in enumerate(fee.prices or [])]
+        if fee.package is not None:
+            fixed.append(((*FEES, i, "package", "price"), fee.package.price))
     found = []
     unit_places = places + UNIT_PRICE_EXTRA_PLACES
     for group, limit, what in ((fixed, places, "an amount"), (units, unit_places, "a unit price")):

@@ -156,6 +156,15 @@ class Outcome(Strict):
 class PriceTier(Strict):
     up_to: int | None = Field(default=None, ge=1)
     unit: Dec
+    flat: Dec | None = None  # a flat fee for reaching the tier (graduated: every tier reached; volume: the one)
+
+
+class Package(Strict):
+    """Whole packages of `size` units at `price` each, after `free` units (lago's package charge model)."""
+
+    size: int = Field(ge=1)
+    price: Dec
+    free: int = Field(default=0, ge=0)
 
 
 class OutcomeFee(Strict):
@@ -164,6 +173,7 @@ class OutcomeFee(Strict):
     tiers: Literal["graduated", "volume"] | None = None
     prices: list[PriceTier] | None = None
     unit: Dec | None = None
+    package: Package | None = None
 
 
 class LiftSegment(Strict):

@@ -2,8 +2,10 @@
 
 Every model has one signature, `(count, fee) -> TierResult` (the exact amount before the glide-path factor,
 the breakdown an auditor reads, and the tier reached), and is registered by the name a contract's fee uses in
-its details (`pricing`): `flat` (a `unit`), `graduated` and `volume` (`prices` with `tiers:`). A new model is
-one function under `@charge_model("name")` plus the contract key that selects it (`model_of`).
+its details (`pricing`): `flat` (a `unit`), `graduated` and `volume` (`prices` with `tiers:`, each tier with
+an optional `flat` fee) and `package` (a `package:`). A new model is one function under `@charge_model("name")`
+plus the contract key that selects it (`model_of`). Lago's specs of the same models are the tests' cases
+(tests/test_charge_models_lago.py).
 """
 
 from __future__ import annotations
@@ -48,15 +50,28 @@ def _volume(count: int, fee: OutcomeFee) -> TierResult:
     return tiers.volume(count, fee.prices)
 
 
+@charge_model("package")
+def _package(count: int, fee: OutcomeFee) -> TierResult:
+    assert fee.package is not None
+    p = fee.package
+    return tiers.package(count, p.size, p.price, p.free)
+
+
 def model_of(fee: OutcomeFee) -> str:
-    """The charge model a fee names: `unit` is flat; `prices` are graduated unless `tiers: volume`."""
-    if fee.prices and fee.unit is not None:
-        raise ValueError(f"outcome fee for {fee.outcome!r} has both `prices` and `unit`; give one")
+    """The charge model a fee names: `unit` is flat; `prices` are graduated unless `tiers: volume`; `package`
+    is package."""
+    given = [key for key in ("unit", "prices", "package") if getattr(fee, key) not in (None, [])]
+    if len(given) > 1:
+        raise ValueError(
+            f"outcome fee for {fee.outcome!r} has {' and '.join(f'`{k}`' for k in given)}; give one"
+        )
+    if fee.package is not None:
+        return "package"
     if fee.prices:
         return fee.tiers or "graduated"
     if fee.unit is not None:
         return "flat"
-    raise ValueError(f"outcome fee for {fee.outcome!r} has neither `prices` nor `unit`")
+    raise ValueError(f"outcome fee for {fee.outcome!r} has none of `unit`, `prices` or `package`")
 
 
 def price_count(fee: OutcomeFee, count: int) -> tuple[str, TierResult]:

@@ -1,9 +1,13 @@
-"""Tiered and flat prices for a count of outcomes (CONTRACT.md, "Pricing a period").
+"""Tiered, package and flat prices for a count of outcomes (CONTRACT.md, "Pricing a period").
 
 `up_to` is inclusive and tiers are sorted; the last tier is open (no `up_to`). `graduated` prices each unit
-by the tier it falls in; `volume` prices all units at the tier the count reaches. Each function returns the
-amount (exact, before any glide-path factor or rounding) and a breakdown of
-{tier (1-based), from (first unit, 1-based), to (last unit, None = open), units, unit, amount}.
+by the tier it falls in; `volume` prices all units at the tier the count reaches. A tier may carry a `flat`
+fee for being reached (lago's flat amount): graduated charges the flat fee of every tier the count reaches,
+volume only that of the tier it reaches. A count of 0 reaches no tier, so it charges nothing (no flat fee
+either). `package` prices whole packages of `size` units after `free` units (a started package is paid in
+full). Each function returns the amount (exact, before any glide-path factor or rounding) and a breakdown of
+{tier (1-based), from (first unit, 1-based), to (last unit, None = open), units, unit, amount}, with `flat`
+in the rows of a tier that has a flat fee (`amount` includes it) and the package's terms in a package's row.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from outcomes.pricing.money import in_context
 class TierPrice:
     up_to: int | None
     unit: Decimal
+    flat: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,25 @@ class TierResult:
 
 def _as_tier(t: Any) -> TierPrice:
     if isinstance(t, Mapping):
-        up_to, unit = t.get("up_to"), t["unit"]
+        up_to, unit, flat = t.get("up_to"), t["unit"], t.get("flat")
     else:
-        up_to, unit = t.up_to, t.unit
+        up_to, unit, flat = t.up_to, t.unit, getattr(t, "flat", None)
     if not isinstance(unit, Decimal):
         raise TypeError(f"a tier's unit price must be a Decimal, got {unit!r}")
-    return TierPrice(up_to, unit)
+    if flat is not None and not isinstance(flat, Decimal):
+        raise TypeError(f"a tier's flat fee must be a Decimal, got {flat!r}")
+    return TierPrice(up_to, unit, flat)
+
+
+def _row(i: int, start: int, t: TierPrice, units: int) -> dict[str, Any]:
+    """One breakdown row: the units priced in tier `i`, plus its flat fee when it has one."""
+    amount = t.unit * units
+    row: dict[str, Any] = {"tier": i, "from": start, "to": t.up_to, "units": units, "unit": t.unit}
+    if t.flat is not None:
+        row["flat"] = t.flat
+        amount += t.flat
+    row["amount"] = amount
+    return row
 
 
 def normalise(prices: Sequence[Any]) -> list[TierPrice]:
@@ -85,12 +103,9 @@ def graduated(count: int, prices: Sequence[Any]) -> TierResult:
         if start > count:
             break
         end = count if t.up_to is None else min(t.up_to, count)
-        units = end - start + 1
-        part = t.unit * units
-        amount += part
-        breakdown.append(
-            {"tier": i, "from": start, "to": t.up_to, "units": units, "unit": t.unit, "amount": part}
-        )
+        row = _row(i, start, t, end - start + 1)
+        amount += row["amount"]
+        breakdown.append(row)
         reached = i
         start = end + 1
     return TierResult(amount, breakdown, reached)
@@ -106,9 +121,8 @@ def volume(count: int, prices: Sequence[Any]) -> TierResult:
     start = 1
     for i, t in enumerate(tiers, start=1):
         if t.up_to is None or count <= t.up_to:
-            amount = t.unit * count
-            row = {"tier": i, "from": start, "to": t.up_to, "units": count, "unit": t.unit, "amount": amount}
-            return TierResult(amount, [row], i)
+            row = _row(i, start, t, count)
+            return TierResult(row["amount"], [row], i)
         start = t.up_to + 1
     raise AssertionError("unreachable: _check_count guarantees a tier")  # pragma: no cover
 
@@ -125,3 +139,36 @@ def flat(count: int, unit: Decimal) -> TierResult:
     return TierResult(
         amount, [{"tier": 1, "from": 1, "to": None, "units": count, "unit": unit, "amount": amount}], 1
     )
+
+
+@in_context
+def package(count: int, size: int, price: Decimal, free: int = 0) -> TierResult:
+    """Whole packages of `size` units at `price` each, for the units above the first `free`: a started package
+    is paid in full (lago's package charge model: 121 units in packages of 10 at 100 are 13 packages, 1,300;
+    with 10 free, 12 packages, 1,200)."""
+    if not isinstance(price, Decimal):
+        raise TypeError(f"a package price must be a Decimal, got {price!r}")
+    for name, value, least in (("size", size, 1), ("free", free, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"a package's {name} must be an integer >= {least}, got {value!r}")
+    _check_count(count, [TierPrice(None, price)])
+    if count == 0:
+        return TierResult(Decimal(0), [], None)
+    billed = max(0, count - free)
+    packages = -(-billed // size)  # ceiling division: a started package is a whole one
+    amount = price * packages
+    row = {
+        "tier": 1,
+        "from": 1,
+        "to": None,
+        "units": count,
+        # the price of one unit more inside a package, on average: what one outcome more or less is worth
+        "unit": price / size,
+        "amount": amount,
+        "package_size": size,
+        "package_price": price,
+        "free": free,
+        "billed_units": billed,
+        "packages": packages,
+    }
+    return TierResult(amount, [row], 1)
