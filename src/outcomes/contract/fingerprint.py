@@ -69,6 +69,15 @@ def _fill_defaults(data: dict[str, Any], contract: Contract) -> dict[str, Any]:
             out["repeat_contact"]["same"] = sorted(out["repeat_contact"]["same"])
     for fee, out in zip(contract.pricing.outcome_fees, data["pricing"]["outcome_fees"], strict=True):
         out["workflows"] = sorted(contract.fee_workflows(fee))
+    # the pricing models beyond CONTRACT.md (seats, volume fees), when absent, are left out: contracts written
+    # before them keep their hash
+    if data["pricing"].get("seats") is None:
+        data["pricing"].pop("seats", None)
+    if not data["pricing"].get("volume_fees"):
+        data["pricing"].pop("volume_fees", None)
+    for vfee, out in zip(contract.pricing.volume_fees, data["pricing"].get("volume_fees", []), strict=True):
+        out["workflows"] = sorted(contract.fee_workflows(vfee))
+        out["handled_by"] = sorted(set(vfee.handled_by))
     vs = data["pricing"].get("value_share")
     if vs is not None and vs["metric"] == "revenue_influenced" and vs.get("window") is None:
         vs["window"] = duration_text(DEFAULT_INFLUENCE_WINDOW_SECONDS)
