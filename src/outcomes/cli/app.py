@@ -23,6 +23,7 @@ from outcomes.cli import (
     scorecard,
     serve,
     settlement,
+    simulator,
     synthetic,
     transcripts,
     uplift,
@@ -69,6 +70,7 @@ for group in (
     synthetic,
     serve,
     transcripts,
+    simulator,
 ):
     app.add_typer(group.app)
 

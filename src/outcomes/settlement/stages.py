@@ -66,6 +66,7 @@ class Priced:
     credits: list[Line]
     earn_backs: list[Line]
     productivity: Line | None
+    lift: LiftGate | None = None  # the measured lift, when the value share requires one
 
     def finished(self, contract: Contract, adjustments: list[Line]) -> PricedPeriod:
         """Steps 4-7 appended (credits, earn-backs, productivity share, adjustments), each outcome line with
@@ -152,6 +153,6 @@ def price_resolved(
             contained = sum(n for m in measures if m.kind == "containment" for n in m.counted().values())
             handled = values[MetricRequest("handled")].value or 0
             productivity = productivity_line(contract.automation, int(contained), int(handled), contract.currency)
-    return Priced(priced, measures, values, results, credits, returned, productivity)
+    return Priced(priced, measures, values, results, credits, returned, productivity, lift)
 
 

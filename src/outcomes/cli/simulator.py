@@ -1,0 +1,129 @@
+"""`outcomes compare` and `outcomes simulate`: the same data priced under other contracts, and scenarios
+(docs/simulator.md). Nothing is recorded in the ledger."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out
+
+app = typer.Typer()
+
+CHART_SUFFIXES = (".svg", ".png", ".html")
+
+ContractsArg = Annotated[
+    list[str], typer.Argument(help="Contract files (YAML), or ids of contracts registered in the workspace.")
+]
+PeriodOpt = Annotated[str, typer.Option("--period", help="Period, e.g. 2026-10 (or 2026-Q4).")]
+ChartOpt = Annotated[
+    Path | None, typer.Option("--chart", help="Also write a chart to this file (.svg, .png or .html).")
+]
+
+
+def _check_chart(chart: Path | None) -> None:
+    if chart is None:
+        return
+    if chart.suffix.lower() not in CHART_SUFFIXES:
+        err.print(f"error: --chart {chart}: the file must end in .svg, .png or .html", markup=False)
+        raise typer.Exit(1)
+    if not chart.parent.is_dir():
+        err.print(f"error: --chart {chart}: the folder {chart.parent} does not exist", markup=False)
+        raise typer.Exit(1)
+
+
+def load_contracts(ws: Any, names: list[str], period: str) -> list[tuple[str, Any]]:
+    """Each name as a contract file, else as a registered contract (its version in effect for `period`)."""
+    from outcomes.contract import read_contract
+    from outcomes.errors import OutcomesError
+    from outcomes.settlement.resolve import period_of, version_for
+
+    found = []
+    for name in names:
+        path = Path(name)
+        if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+            if not path.is_file():
+                raise OutcomesError(f"{name}: no such contract file", code="not_found")
+            found.append((name, read_contract(path)))
+        else:
+            ledger = ws.ledger()
+            contract, _ = version_for(ledger, name, period_of(ledger, name, period))
+            found.append((name, contract))
+    return found
+
+
+def _money(v: str | None) -> str:
+    return "-" if v is None else f"{float(v):,.2f}"
+
+
+def _print_compare(table: dict[str, Any]) -> None:
+    t = Table(title=f"Period {table['period']} under each contract ({table['currency']})", title_justify="left")
+    first = Path(table["rows"][0]["source"]).stem if table["rows"] else ""
+    for col in (
+        "contract", "structure", "invoice = provider revenue", "buyer cost", "verified resolutions",
+        "buyer cost per verified resolution", "provider margin (est.)", "margin %", f"saving a year vs {first}",
+    ):
+        t.add_column(col, justify="left" if col in ("contract", "structure") else "right", overflow="fold")
+    for r in table["rows"]:
+        share = r["provider_margin_share"]
+        t.add_row(
+            Path(r["source"]).stem,
+            r["structure"],
+            _money(r["invoice"]),
+            _money(r["buyer_cost"]),
+            f"{r['verified_resolutions']:,}",
+            _money(r["cost_per_verified_resolution"]),
+            _money(r["provider_margin"]),
+            "-" if share is None else f"{100 * float(share):.1f}%",
+            _money(r["annual_saving_vs_first"]),
+        )
+    out.print(t)
+    if not table["costs"]:
+        out.print("provider cost and margin need a cost model: --scenario FILE with `costs` (docs/simulator.md)")
+
+
+@app.command("compare")
+def compare_command(
+    contracts: ContractsArg,
+    period: PeriodOpt,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="Scenario file whose `costs` estimate provider margin.")
+    ] = None,
+    provisional: Annotated[
+        bool, typer.Option("--provisional", help="Price a period whose repeat windows are still open.")
+    ] = False,
+    chart: ChartOpt = None,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Price one period of the workspace's data under each contract, side by side, recording nothing.
+
+    Each total is exactly what `outcomes settle` gives for that contract and period (less adjustments of
+    earlier periods); beside it the buyer's cost, the cost per verified resolution, the provider's revenue and
+    (with --scenario) its estimated cost and margin, and the run rate over a year.
+    """
+    from outcomes.simulator.compare import compare
+    from outcomes.simulator.scenario import read_scenario
+
+    _check_chart(chart)
+    costs = read_scenario(scenario).costs if scenario is not None else None
+    with open_workspace(workspace) as ws, err.status(f"pricing {period} under {len(contracts)} contract(s)…"):
+        table = compare(
+            ws.ledger(), ws.facts(), load_contracts(ws, contracts, period), period, costs=costs,
+            provisional=provisional,
+        )
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(table, indent=2, sort_keys=True) + "\n")
+    else:
+        _print_compare(table)
+    if chart is not None:
+        from outcomes.simulator.charts import compare_chart, write_chart
+
+        write_chart(compare_chart(table), chart)
+        (err if as_json else out).print(f"chart: {chart}", markup=False)
