@@ -124,7 +124,9 @@ def test_new_pricing_keys_are_validated_on_their_line():
     assert ("negative_amount", "pricing.seats.rate") in _issues('  seats: {agents: 3, rate: "-1.00"}')
     assert ("too_precise", "pricing.seats.rate") in _issues('  seats: {agents: 3, rate: "1.001"}')
     assert ("bad_value", "pricing.seats.agents") in _issues('  seats: {agents: true, rate: "1.00"}')
-    assert ("bad_value", "pricing.volume_fees[0].basis") in _issues('  volume_fees: [{basis: call, unit: "1"}]')
+    assert ("bad_value", "pricing.volume_fees[0].basis") in _issues(
+        '  volume_fees: [{basis: call, unit: "1"}]'
+    )
     assert ("out_of_range", "pricing.seats.shrinkage") in _issues(
         '  seats: {agents: from_data, rate: "1.00", shrinkage: "1.2"}'
     )

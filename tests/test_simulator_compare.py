@@ -35,13 +35,19 @@ def test_compare_gives_each_contract_the_total_its_settlement_gives_and_records_
     s = scenario(_contract(HYBRID).replace("contract: models", "contract: hybrid"))
     s.rows(ROWS, header=HEADER)
     ledger, facts = s.ws.ledger(), s.ws.facts()
-    files = [_file(tmp_path, "fte", FTE), _file(tmp_path, "hybrid", HYBRID), _file(tmp_path, "contact", PER_CONTACT)]
+    files = [
+        _file(tmp_path, "fte", FTE),
+        _file(tmp_path, "hybrid", HYBRID),
+        _file(tmp_path, "contact", PER_CONTACT),
+    ]
     tables_before = set(facts.con.execute("SELECT table_name FROM information_schema.tables").fetchall())
 
     table = compare(ledger, facts, files, "2026-06")
 
     assert ledger.settlements("hybrid") == []  # compare recorded nothing
-    assert set(facts.con.execute("SELECT table_name FROM information_schema.tables").fetchall()) == tables_before
+    assert (
+        set(facts.con.execute("SELECT table_name FROM information_schema.tables").fetchall()) == tables_before
+    )
     settled = settle(ledger, facts, "hybrid", "2026-06")
     by_name = {r["contract"]: r for r in table["rows"]}
     assert D(by_name["hybrid"]["invoice"]) == settled.total == D("1012.00")
@@ -58,10 +64,14 @@ def test_a_cost_model_gives_the_provider_margin(scenario, tmp_path):
     s = scenario(_contract(FTE))
     s.rows(ROWS, header=HEADER)
     costs = Costs.model_validate(
-        {"provider": {"agent_hour": "36.00", "occupancy": "0.50", "fixed_per_period": "100.00"},
-         "buyer": {"per_bot_contact": "1.00"}}
+        {
+            "provider": {"agent_hour": "36.00", "occupancy": "0.50", "fixed_per_period": "100.00"},
+            "buyer": {"per_bot_contact": "1.00"},
+        }
     )
-    [row] = compare(s.ws.ledger(), s.ws.facts(), [_file(tmp_path, "fte", FTE)], "2026-06", costs=costs)["rows"]
+    [row] = compare(s.ws.ledger(), s.ws.facts(), [_file(tmp_path, "fte", FTE)], "2026-06", costs=costs)[
+        "rows"
+    ]
     # agent handle time 61 + 60 s (a3 none; the abandoned a4 is not handled) = 121 s, paid at 50% occupancy:
     # 242 s = 0.0672... h x 36 = 2.42, plus 100 fixed
     assert row["provider_cost"] == "102.42"
@@ -76,7 +86,18 @@ def test_the_command_prints_json_and_a_chart(scenario, tmp_path):
     chart = tmp_path / "compare.svg"
     result = runner.invoke(
         app,
-        ["compare", a, "models", "--period", "2026-06", "--json", "--chart", str(chart), "-w", str(s.ws.root)],
+        [
+            "compare",
+            a,
+            "models",
+            "--period",
+            "2026-06",
+            "--json",
+            "--chart",
+            str(chart),
+            "-w",
+            str(s.ws.root),
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -61,11 +61,20 @@ def _money(v: str | None) -> str:
 
 
 def _print_compare(table: dict[str, Any]) -> None:
-    t = Table(title=f"Period {table['period']} under each contract ({table['currency']})", title_justify="left")
+    t = Table(
+        title=f"Period {table['period']} under each contract ({table['currency']})", title_justify="left"
+    )
     first = Path(table["rows"][0]["source"]).stem if table["rows"] else ""
     for col in (
-        "contract", "structure", "invoice = provider revenue", "buyer cost", "verified resolutions",
-        "buyer cost per verified resolution", "provider margin (est.)", "margin %", f"saving a year vs {first}",
+        "contract",
+        "structure",
+        "invoice = provider revenue",
+        "buyer cost",
+        "verified resolutions",
+        "buyer cost per verified resolution",
+        "provider margin (est.)",
+        "margin %",
+        f"saving a year vs {first}",
     ):
         t.add_column(col, justify="left" if col in ("contract", "structure") else "right", overflow="fold")
     for r in table["rows"]:
@@ -83,7 +92,9 @@ def _print_compare(table: dict[str, Any]) -> None:
         )
     out.print(t)
     if not table["costs"]:
-        out.print("provider cost and margin need a cost model: --scenario FILE with `costs` (docs/simulator.md)")
+        out.print(
+            "provider cost and margin need a cost model: --scenario FILE with `costs` (docs/simulator.md)"
+        )
 
 
 @app.command("compare")
@@ -113,7 +124,11 @@ def compare_command(
     costs = read_scenario(scenario).costs if scenario is not None else None
     with open_workspace(workspace) as ws, err.status(f"pricing {period} under {len(contracts)} contract(s)…"):
         table = compare(
-            ws.ledger(), ws.facts(), load_contracts(ws, contracts, period), period, costs=costs,
+            ws.ledger(),
+            ws.facts(),
+            load_contracts(ws, contracts, period),
+            period,
+            costs=costs,
             provisional=provisional,
         )
     if as_json:
@@ -126,4 +141,102 @@ def compare_command(
         from outcomes.simulator.charts import compare_chart, write_chart
 
         write_chart(compare_chart(table), chart)
+        (err if as_json else out).print(f"chart: {chart}", markup=False)
+
+
+def _q(d: dict[str, str] | None) -> str:
+    if d is None:
+        return "-"
+    return f"{_money(d['p10'])} / {_money(d['p50'])} / {_money(d['p90'])}"
+
+
+def _print_simulation(result: dict[str, Any]) -> None:
+    out.print(
+        f"scenario {result['scenario']!r}, period {result['period']}, {result['runs']} runs, seed {result['seed']} "
+        f"(money in {result['currency']}, per period: P10 / P50 / P90)"
+    )
+    t = Table(title="Distributions", title_justify="left")
+    for col in ("contract", "buyer cost", "provider revenue", "provider margin (est.)", "cost per verified resolution"):
+        t.add_column(col, justify="left" if col == "contract" else "right", overflow="fold")
+    for c in result["contracts"]:
+        t.add_row(
+            c["name"],
+            _q(c["buyer_cost"]),
+            _q(c["provider_revenue"]),
+            _q(c["provider_margin"]),
+            _q(c["cost_per_verified_resolution"]),
+        )
+    out.print(t)
+    i = Table(title="Incentive test (change against the scenario, without noise)", title_justify="left")
+    for col in ("contract", "structure", "FCR down: revenue", "FCR up: revenue", "automation up: revenue / buyer cost", "verdict"):
+        i.add_column(col, justify="left" if col in ("contract", "structure", "verdict") else "right", overflow="fold")
+    for c in result["contracts"]:
+        inc = c["incentive"]
+        i.add_row(
+            c["name"],
+            c["structure"],
+            _money(inc["fcr_down"]["provider_revenue"]),
+            _money(inc["fcr_up"]["provider_revenue"]),
+            f"{_money(inc['automation_up']['provider_revenue'])} / {_money(inc['automation_up']['buyer_cost'])}",
+            inc["alignment"].upper() if inc["misaligned"] else inc["alignment"],
+        )
+    out.print(i)
+    for c in result["contracts"]:
+        for metric, share in c["review_triggers"].items():
+            out.print(f"{c['name']}: review trigger on {metric} fires in {100 * float(share):.0f}% of runs")
+
+
+@app.command("simulate")
+def simulate_command(
+    contracts: ContractsArg,
+    period: PeriodOpt,
+    scenario: Annotated[Path, typer.Option("--scenario", help="Scenario file (YAML, docs/simulator.md).")],
+    runs: Annotated[
+        int | None, typer.Option("--runs", min=10, max=100_000, help="Monte Carlo runs (default: the file's).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed (default: the file's).")
+    ] = None,
+    provisional: Annotated[
+        bool, typer.Option("--provisional", help="Start from a period whose repeat windows are still open.")
+    ] = False,
+    chart: ChartOpt = None,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Run a scenario (volume, channel mix, automation, quality, glide phase, price review) over each contract.
+
+    Starts from the period as measured, draws volume, handle time and FCR from seeded streams, and shows each
+    contract's buyer cost, provider revenue and margin and cost per verified resolution as P10 / P50 / P90,
+    then the incentive test: a structure whose provider earns more when FCR falls is flagged misaligned.
+    """
+    from rich.progress import Progress
+
+    from outcomes.simulator.basis import measure_basis
+    from outcomes.simulator.monte_carlo import simulate
+    from outcomes.simulator.scenario import read_scenario
+
+    _check_chart(chart)
+    sc = read_scenario(scenario)
+    update = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
+    sc = sc.model_copy(update=update)
+    with open_workspace(workspace) as ws:
+        with err.status(f"measuring {period} under {len(contracts)} contract(s)…"):
+            bases = [
+                measure_basis(ws.ledger(), ws.facts(), c, period, source=s, provisional=provisional)
+                for s, c in load_contracts(ws, contracts, period)
+            ]
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("simulating", total=sc.runs * len(bases))
+            result = simulate(bases, sc, advance=lambda n: progress.advance(task, n))
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    else:
+        _print_simulation(result)
+    if chart is not None:
+        from outcomes.simulator.charts import distribution_chart, write_chart
+
+        write_chart(distribution_chart(result), chart)
         (err if as_json else out).print(f"chart: {chart}", markup=False)

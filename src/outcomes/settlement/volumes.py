@@ -78,7 +78,9 @@ class StaffingUnavailable(OutcomesError):
     code = "staffing_unavailable"
 
 
-def required_agents(contract: Contract, interactions: ibis.Table, window: Window) -> tuple[int, dict[str, Any]]:
+def required_agents(
+    contract: Contract, interactions: ibis.Table, window: Window
+) -> tuple[int, dict[str, Any]]:
     """The agents `seats: {agents: from_data}` bills: staffed from the period's demand.
 
     TODO(h-staffing): call the Erlang C staffing module (`outcomes staffing`) once it is merged; until then a

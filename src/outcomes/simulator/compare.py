@@ -110,7 +110,8 @@ def comparison(bases: list[Basis], costs: Costs | None) -> dict[str, Any]:
                 "annual_buyer_cost": money_text(annual),
                 "annual_saving_vs_first": money_text(first_annual - annual),
                 "lines": [
-                    {"kind": ln.kind, "label": ln.label, "amount": money_text(ln.amount)} for ln in b.priced.lines
+                    {"kind": ln.kind, "label": ln.label, "amount": money_text(ln.amount)}
+                    for ln in b.priced.lines
                 ],
             }
         )

@@ -25,4 +25,6 @@ def provider_cost(costs: Costs, agent_seconds: float, bot_contacts: float, curre
 
 def buyer_own_cost(costs: Costs, bot_contacts: float, currency: str) -> Decimal:
     bc = costs.buyer
-    return round_money(bc.fixed_per_period + Decimal(str(round(bot_contacts, 3))) * bc.per_bot_contact, currency)
+    return round_money(
+        bc.fixed_per_period + Decimal(str(round(bot_contacts, 3))) * bc.per_bot_contact, currency
+    )

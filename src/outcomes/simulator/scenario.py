@@ -58,7 +58,9 @@ class Automation(Model):
 
     deflect: Share
     simple_share: Share = Decimal("0.40")  # share of agent contacts that are simple
-    simple_aht_factor: Annotated[Dec, Field(gt=0, le=1)] = Decimal("0.60")  # a simple contact's AHT / the mean
+    simple_aht_factor: Annotated[Dec, Field(gt=0, le=1)] = Decimal(
+        "0.60"
+    )  # a simple contact's AHT / the mean
     harder_fcr: Annotated[Dec, Field(ge=-1, le=1)] = Decimal("-0.02")  # FCR change of the contacts left
 
 
@@ -112,7 +114,9 @@ def read_scenario(path: Path) -> Scenario:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario is a mapping of keys (name, seed, runs, costs, changes, ...)")
+        raise ScenarioError(
+            f"{path}: a scenario is a mapping of keys (name, seed, runs, costs, changes, ...)"
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
