@@ -182,6 +182,8 @@ def _print_simulation(result: dict[str, Any]) -> None:
         )
     out.print(i)
     for c in result["contracts"]:
+        if c["productivity_share"] is not None:
+            out.print(f"{c['name']}: productivity-share credit to the buyer {_q(c['productivity_share'])}")
         for metric, share in c["review_triggers"].items():
             out.print(f"{c['name']}: review trigger on {metric} fires in {100 * float(share):.0f}% of runs")
 

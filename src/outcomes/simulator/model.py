@@ -180,6 +180,7 @@ class Priced:
     verified_resolutions: float
     triggers: tuple[str, ...]  # metrics whose review trigger fired
     agents: int | None
+    productivity: Decimal | None  # the productivity-share credit (negative), with an automation clause
 
 
 def _round(x: float) -> int:
@@ -231,7 +232,13 @@ def price_state(b: Basis, contract: Contract, period: Period, s: State, costs: C
     pcost = provider_cost(costs, s.agent_seconds(), bots, cur) if costs is not None else None
     fired = tuple(n["metric"] for n in levels.trigger_notices(contract, values))
     resolutions = s.counted("resolution")
-    return Priced(Figures(invoice, invoice + own, resolutions, pcost, cur), resolutions, fired, agents)
+    return Priced(
+        Figures(invoice, invoice + own, resolutions, pcost, cur),
+        resolutions,
+        fired,
+        agents,
+        None if productivity is None else productivity.amount,
+    )
 
 
 def reviewed(contract: Contract, factor: Decimal) -> Contract:

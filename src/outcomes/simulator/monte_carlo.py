@@ -83,6 +83,7 @@ def simulate(
         cur = contract.currency
         buyer, revenue, margin, cpvr, resolutions = [], [], [], [], []
         fired: dict[str, int] = {}
+        credit: list[Decimal] = []
         for d in runs:
             p = price_state(b, contract, period, apply(base, scenario.changes, d), scenario.costs)
             f = p.figures
@@ -93,6 +94,8 @@ def simulate(
             if f.cost_per_verified_resolution is not None:
                 cpvr.append(f.cost_per_verified_resolution)
             resolutions.append(p.verified_resolutions)
+            if p.productivity is not None:
+                credit.append(p.productivity)
             for m in p.triggers:
                 fired[m] = fired.get(m, 0) + 1
             if advance is not None:
@@ -109,6 +112,7 @@ def simulate(
                 "provider_margin": _quantiles(margin, cur) if margin else None,
                 "cost_per_verified_resolution": _quantiles(cpvr, cur) if cpvr else None,
                 "verified_resolutions": _plain_quantiles(resolutions),
+                "productivity_share": _quantiles(credit, cur) if credit else None,
                 "review_triggers": {m: f"{n / len(runs):.3f}" for m, n in sorted(fired.items())},
                 "incentive": incentive(b, base, contract, period, scenario),
             }
