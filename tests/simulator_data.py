@@ -20,9 +20,21 @@ def run(*args: str) -> str:
     return result.stdout
 
 
-def generated_workspace(folder: Path, contacts: int = 3000) -> Path:
+def generated_workspace(folder: Path, contacts: int = 3000, months: int = 1) -> Path:
     data, ws = folder / "data", folder / "ws"
-    run("generate", "--out", str(data), "--contacts", str(contacts), "--months", "1", "--seed", "7", "--start", "2026-06")
+    run(
+        "generate",
+        "--out",
+        str(data),
+        "--contacts",
+        str(contacts),
+        "--months",
+        str(months),
+        "--seed",
+        "7",
+        "--start",
+        "2026-06",
+    )
     run("init", str(ws))
     run("ingest", "interactions", str(data / "interactions.parquet"), "-w", str(ws))
     run("ingest", "events", str(data / "events.parquet"), "-w", str(ws))

@@ -24,10 +24,19 @@ def bases(tmp_path_factory):
     ws_path = generated_workspace(tmp_path_factory.mktemp("sim"))
     ws = find_workspace(ws_path)
     try:
-        yield ws_path, [
-            measure_basis(ws.ledger(), ws.facts(), read_contract(EXAMPLES / f"{n}.yaml"), "2026-06", source=f"{n}.yaml")
-            for n in CONTRACTS
-        ]
+        yield (
+            ws_path,
+            [
+                measure_basis(
+                    ws.ledger(),
+                    ws.facts(),
+                    read_contract(EXAMPLES / f"{n}.yaml"),
+                    "2026-06",
+                    source=f"{n}.yaml",
+                )
+                for n in CONTRACTS
+            ],
+        )
     finally:
         ws.close()
 
@@ -75,7 +84,9 @@ def test_automation_moves_work_to_the_bot_and_the_contacts_left_get_longer(bases
     _, bs = bases
     base = state_of(bs[0], float(bs[0].fcr))
     after = apply(base, Changes.model_validate({"automation": {"deflect": "0.30", "simple_share": "0.5"}}))
-    assert after.contacts("agent") == pytest.approx(base.contacts("agent") * (1 - 0.15) * (2 - (base.fcr - 0.02)) / (2 - base.fcr))
+    assert after.contacts("agent") == pytest.approx(
+        base.contacts("agent") * (1 - 0.15) * (2 - (base.fcr - 0.02)) / (2 - base.fcr)
+    )
     assert after.contacts("bot") > base.contacts("bot")
     aht = lambda s: s.agent_seconds() / s.contacts("agent")  # noqa: E731
     assert aht(after) > aht(base)
@@ -86,12 +97,14 @@ def test_the_chatbot_scenario_fires_the_contracts_own_review_trigger_and_grows_t
     sc = read_scenario(EXAMPLES / "chatbot-30.yaml").model_copy(update={"runs": 30})
     chatbot = _by_name(simulate(bs, sc))["chatbot"]
     assert D(chatbot["review_triggers"]["containment_rate"]) > 0
-    assert D(chatbot["incentive"]["automation_up"]["buyer_cost"]) < 0  # the buyer captures part of the dividend
+    assert (
+        D(chatbot["incentive"]["automation_up"]["buyer_cost"]) < 0
+    )  # the buyer captures part of the dividend
 
 
 def test_a_bad_scenario_file_names_its_line_and_key(tmp_path):
     path = tmp_path / "s.yaml"
-    path.write_text("seed: 1\nchanges:\n  automation: {deflect: \"1.5\"}\n  volume_grwth: \"0.1\"\n")
+    path.write_text('seed: 1\nchanges:\n  automation: {deflect: "1.5"}\n  volume_grwth: "0.1"\n')
     with pytest.raises(OutcomesError) as exc:
         read_scenario(path)
     text = str(exc.value)
@@ -102,8 +115,20 @@ def test_the_command_prints_json_and_a_chart(bases, tmp_path):
     ws, _ = bases
     chart = tmp_path / "d.svg"
     out = run(
-        "simulate", str(EXAMPLES / "fte.yaml"), str(EXAMPLES / "per-resolution.yaml"), "--period", "2026-06",
-        "--scenario", str(EXAMPLES / "chatbot-30.yaml"), "--runs", "20", "--json", "--chart", str(chart), "-w", str(ws),
+        "simulate",
+        str(EXAMPLES / "fte.yaml"),
+        str(EXAMPLES / "per-resolution.yaml"),
+        "--period",
+        "2026-06",
+        "--scenario",
+        str(EXAMPLES / "chatbot-30.yaml"),
+        "--runs",
+        "20",
+        "--json",
+        "--chart",
+        str(chart),
+        "-w",
+        str(ws),
     )
     data = json.loads(out)
     assert data["runs"] == 20 and data["seed"] == 7

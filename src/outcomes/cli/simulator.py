@@ -156,7 +156,13 @@ def _print_simulation(result: dict[str, Any]) -> None:
         f"(money in {result['currency']}, per period: P10 / P50 / P90)"
     )
     t = Table(title="Distributions", title_justify="left")
-    for col in ("contract", "buyer cost", "provider revenue", "provider margin (est.)", "cost per verified resolution"):
+    for col in (
+        "contract",
+        "buyer cost",
+        "provider revenue",
+        "provider margin (est.)",
+        "cost per verified resolution",
+    ):
         t.add_column(col, justify="left" if col == "contract" else "right", overflow="fold")
     for c in result["contracts"]:
         t.add_row(
@@ -168,8 +174,17 @@ def _print_simulation(result: dict[str, Any]) -> None:
         )
     out.print(t)
     i = Table(title="Incentive test (change against the scenario, without noise)", title_justify="left")
-    for col in ("contract", "structure", "FCR down: revenue", "FCR up: revenue", "automation up: revenue / buyer cost", "verdict"):
-        i.add_column(col, justify="left" if col in ("contract", "structure", "verdict") else "right", overflow="fold")
+    for col in (
+        "contract",
+        "structure",
+        "FCR down: revenue",
+        "FCR up: revenue",
+        "automation up: revenue / buyer cost",
+        "verdict",
+    ):
+        i.add_column(
+            col, justify="left" if col in ("contract", "structure", "verdict") else "right", overflow="fold"
+        )
     for c in result["contracts"]:
         inc = c["incentive"]
         i.add_row(
@@ -194,7 +209,8 @@ def simulate_command(
     period: PeriodOpt,
     scenario: Annotated[Path, typer.Option("--scenario", help="Scenario file (YAML, docs/simulator.md).")],
     runs: Annotated[
-        int | None, typer.Option("--runs", min=10, max=100_000, help="Monte Carlo runs (default: the file's).")
+        int | None,
+        typer.Option("--runs", min=10, max=100_000, help="Monte Carlo runs (default: the file's)."),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed (default: the file's).")
@@ -242,3 +258,114 @@ def simulate_command(
 
         write_chart(distribution_chart(result), chart)
         (err if as_json else out).print(f"chart: {chart}", markup=False)
+
+
+@app.command("renewal")
+def renewal_command(
+    contract: Annotated[str, typer.Argument(help="Contract id (registered in the workspace).")],
+    start: Annotated[str, typer.Option("--from", help="First period of the window, e.g. 2026-01.")],
+    end: Annotated[str, typer.Option("--to", help="Last period of the window, e.g. 2026-12.")],
+    alternative: Annotated[
+        list[Path] | None,
+        typer.Option("--alternative", help="A contract file to price the same periods under (repeatable)."),
+    ] = None,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="Scenario file whose `costs` estimate provider margin.")
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the pack as an HTML page.")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Write the pack as a PDF (WeasyPrint).")] = None,
+    no_integrity: Annotated[
+        bool, typer.Option("--no-integrity", help="Leave out the integrity checks (faster).")
+    ] = False,
+    as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The renewal pack: the fact base of the renewal conversation over settled periods.
+
+    Per workflow the outcomes counted, targets against actuals, credits paid and earned back, disputes, trends,
+    integrity findings, pilots' uplift, and the cost of the same periods under each --alternative contract.
+    """
+    from outcomes.contract import read_contract
+    from outcomes.simulator.renewal import charts, collect, render_html, render_pdf
+    from outcomes.simulator.scenario import read_scenario
+
+    for target in (html, pdf):
+        if target is not None and not target.parent.is_dir():
+            err.print(f"error: {target}: the folder {target.parent} does not exist", markup=False)
+            raise typer.Exit(1)
+    costs = read_scenario(scenario).costs if scenario is not None else None
+    alternatives = [(str(p), read_contract(p)) for p in alternative or []]
+    with open_workspace(workspace) as ws, err.status(f"building the renewal pack of {contract}…"):
+        pack = collect(
+            ws, contract, start, end, alternatives=alternatives, costs=costs, integrity=not no_integrity
+        )
+        page = render_html(pack, charts(ws, pack)) if html is not None or pdf is not None else None
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(pack, indent=2, sort_keys=True) + "\n")
+    else:
+        _print_renewal(pack)
+    console = err if as_json else out
+    if html is not None and page is not None:
+        html.write_text(page, encoding="utf-8")
+        console.print(f"html: {html}", markup=False)
+    if pdf is not None and page is not None:
+        pdf.write_bytes(render_pdf(page))
+        console.print(f"pdf: {pdf}", markup=False)
+
+
+def _print_renewal(pack: dict[str, Any]) -> None:
+    out.print(
+        f"renewal pack: {pack['contract']} v{pack['version']} ({pack['structure']}), {pack['from']} to {pack['to']}, "
+        f"money in {pack['currency']}"
+    )
+    t = Table(title="Trends", title_justify="left")
+    for col in (
+        "period",
+        "total",
+        "credits",
+        "earned back",
+        "verified resolutions",
+        "cost per verified resolution",
+    ):
+        t.add_column(col, justify="left" if col == "period" else "right")
+    for p in pack["periods"]:
+        t.add_row(
+            p["period"],
+            _money(p["total"]),
+            _money(p["credits"]),
+            _money(p["earned_back"]),
+            f"{p['verified_resolutions']:,}",
+            _money(p["cost_per_verified_resolution"]),
+        )
+    out.print(t)
+    tot = pack["totals"]
+    out.print(
+        f"billed {_money(tot['billed'])}; credits {_money(tot['credits'])}, earned back {_money(tot['earned_back'])}; "
+        f"disputes {len(pack['disputes'])}; integrity findings "
+        f"{'-' if pack['integrity'] is None else len(pack['integrity'])}; pilots measured {len(pack['pilots'])}"
+    )
+    if pack["alternatives"]:
+        a = Table(title="The same periods under other structures", title_justify="left")
+        for col in (
+            "contract",
+            "structure",
+            "invoice",
+            "buyer cost",
+            "cost per verified resolution",
+            "provider margin (est.)",
+        ):
+            a.add_column(
+                col, justify="left" if col in ("contract", "structure") else "right", overflow="fold"
+            )
+        for r in pack["alternatives"]:
+            a.add_row(
+                r["name"],
+                r["structure"],
+                _money(r["invoice"]),
+                _money(r["buyer_cost"]),
+                _money(r["cost_per_verified_resolution"]),
+                _money(r["provider_margin"]),
+            )
+        out.print(a)

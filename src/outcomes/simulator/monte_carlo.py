@@ -159,7 +159,9 @@ def incentive(
     misaligned = moves["fcr_down"].revenue > here.revenue or moves["fcr_up"].revenue < here.revenue
     aligned = moves["fcr_down"].revenue < here.revenue or moves["fcr_up"].revenue > here.revenue
     if misaligned:
-        verdict = "misaligned: the provider earns more when first-contact resolution falls (less when it rises)"
+        verdict = (
+            "misaligned: the provider earns more when first-contact resolution falls (less when it rises)"
+        )
     elif aligned:
         verdict = "aligned: the provider earns more when first-contact resolution rises"
     else:
