@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from outcomes.contract import read_contract
+from outcomes.contract.schema import GlidePhase
 from outcomes.errors import OutcomesError
 from outcomes.simulator.basis import measure_basis
 from outcomes.simulator.model import apply, state_of
@@ -134,3 +135,53 @@ def test_the_command_prints_json_and_a_chart(bases, tmp_path):
     assert data["runs"] == 20 and data["seed"] == 7
     assert [c["name"] for c in data["contracts"]] == ["fte", "per-resolution"]
     assert chart.read_text().startswith("<svg")
+
+
+NO_NOISE = {"volume_cv": "0", "aht_cv": "0", "fcr_sd": "0"}
+
+
+def test_a_price_review_scales_every_price(bases):
+    _, bs = bases
+    fte = bs[0]
+    sc = Scenario(runs=10, uncertainty=NO_NOISE, changes={"price_review": {"factor": "0.9"}})
+    [c] = simulate([fte], sc)["contracts"]
+    assert D(c["provider_revenue"]["p50"]) == fte.total * D("0.9")  # 11 seats at 4,500
+
+
+def test_a_glide_phase_change_prices_under_the_later_phase(bases):
+    from dataclasses import replace
+
+    _, bs = bases
+    hybrid = bs[3]
+    glided = hybrid.contract.model_copy(
+        update={
+            "glide_path": [
+                GlidePhase.model_validate({"from": "2026-06-01"}),
+                GlidePhase.model_validate({"from": "2027-01-01", "base_fee": "1", "outcome_fees": "0.5"}),
+            ]
+        }
+    )
+    b = replace(hybrid, contract=glided)
+    sc = Scenario(runs=10, uncertainty=NO_NOISE, changes={"glide_from": "2027-03-15"})
+    [c] = simulate([b], sc)["contracts"]
+    assert D(c["provider_revenue"]["p50"]) == D("10000.00") + D("1.50") * b.verified_resolutions
+    outside = Scenario(runs=10, changes={"glide_from": "2030-01-01"})
+    with pytest.raises(OutcomesError, match="outside the term"):
+        simulate([b], outside)
+
+
+def test_a_channel_shift_moves_agent_contacts_at_the_new_channels_handle_time(bases):
+    _, bs = bases
+    base = state_of(bs[0], float(bs[0].fcr))
+    moved = apply(
+        base, Changes.model_validate({"channel_shift": {"from": "voice", "to": "chat", "share": "1"}})
+    )
+    voice = sum(v[0] for (_, h, c), v in moved.work.items() if h == "agent" and c == "voice")
+    assert voice == pytest.approx(0)
+    assert moved.contacts("agent") == pytest.approx(base.contacts("agent"))
+    chat_aht = {
+        wf: v[1] / v[0] for (wf, h, c), v in base.work.items() if h == "agent" and c == "chat" and v[0]
+    }
+    for (wf, h, c), v in moved.work.items():
+        if h == "agent" and c == "chat" and wf in chat_aht:
+            assert v[1] / v[0] == pytest.approx(chat_aht[wf])
