@@ -52,7 +52,7 @@ def test_the_pack_holds_the_settled_figures_and_the_alternatives(settled, tmp_pa
         "--alternative",
         str(EXAMPLES / "fte.yaml"),
         "--scenario",
-        str(EXAMPLES / "costs.yaml"),
+        str(EXAMPLES / "scenarios" / "costs.yaml"),
         "--json",
         "--pdf",
         str(pdf),

@@ -54,7 +54,7 @@ def test_draws_are_reproducible_from_the_seed_and_differ_with_it():
 
 def test_distributions_are_p10_p50_p90_and_the_same_seed_gives_the_same_result(bases):
     _, bs = bases
-    sc = read_scenario(EXAMPLES / "chatbot-30.yaml").model_copy(update={"runs": 60})
+    sc = read_scenario(EXAMPLES / "scenarios" / "chatbot-30.yaml").model_copy(update={"runs": 60})
     first, again = simulate(bs, sc), simulate(bs, sc)
     assert first == again
     for c in first["contracts"]:
@@ -95,7 +95,7 @@ def test_automation_moves_work_to_the_bot_and_the_contacts_left_get_longer(bases
 
 def test_the_chatbot_scenario_fires_the_contracts_own_review_trigger_and_grows_the_productivity_credit(bases):
     _, bs = bases
-    sc = read_scenario(EXAMPLES / "chatbot-30.yaml").model_copy(update={"runs": 30})
+    sc = read_scenario(EXAMPLES / "scenarios" / "chatbot-30.yaml").model_copy(update={"runs": 30})
     chatbot = _by_name(simulate(bs, sc))["chatbot"]
     assert D(chatbot["review_triggers"]["containment_rate"]) > 0
     assert (
@@ -122,7 +122,7 @@ def test_the_command_prints_json_and_a_chart(bases, tmp_path):
         "--period",
         "2026-06",
         "--scenario",
-        str(EXAMPLES / "chatbot-30.yaml"),
+        str(EXAMPLES / "scenarios" / "chatbot-30.yaml"),
         "--runs",
         "20",
         "--json",
