@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
+
 from outcomes.contract import load_contract_text
 
 CONTRACT = """
@@ -130,3 +132,69 @@ def test_new_pricing_keys_are_validated_on_their_line():
     assert ("out_of_range", "pricing.seats.shrinkage") in _issues(
         '  seats: {agents: from_data, rate: "1.00", shrinkage: "1.2"}'
     )
+
+
+# --- the pure components, without a settlement ------------------------------------------------------------
+
+
+def _model(pricing: str, extra: str = ""):
+    from ruamel.yaml import YAML
+
+    from outcomes.contract.schema import Contract
+
+    return Contract.model_validate(YAML(typ="safe").load(_contract(pricing) + extra))
+
+
+def test_seats_follow_the_glide_paths_base_fee_factor():
+    from outcomes.period import Period
+    from outcomes.pricing.period_total import price_period
+
+    c = _model(
+        '  seats: {agents: 4, rate: "1000.00"}',
+        'glide_path:\n  - {from: 2026-01-01}\n  - {from: 2026-06-01, base_fee: "0.75", outcome_fees: "1.2"}\n',
+    )
+    [line] = price_period(c, Period.parse("2026-06"), {}).lines
+    assert line.kind == "seat_fee" and line.amount == D("3000.00") and line.unit_price == D("750.00")
+
+
+def test_seats_from_data_take_the_staffed_number():
+    from outcomes.period import Period
+    from outcomes.pricing.period_total import price_period
+
+    c = _model('  seats: {agents: from_data, rate: "1000.00"}')
+    priced = price_period(c, Period.parse("2026-06"), {}, agents=7, staffing={"model": "erlang_c"})
+    [line] = priced.lines
+    assert line.amount == D("7000.00") and line.details["agents_from"] == "data"
+    with pytest.raises(ValueError, match="staffed number"):
+        price_period(c, Period.parse("2026-06"), {})
+
+
+def test_volume_fees_count_only_their_handlers_and_workflows_and_are_not_on_the_glide_path():
+    from outcomes.period import Period
+    from outcomes.pricing.period_total import price_period
+
+    c = _model(
+        "  volume_fees:\n"
+        '    - {basis: contact, unit: "2.00", workflows: [billing]}\n'
+        '    - {basis: handled_minute, unit: "0.50", handled_by: [agent, bot]}\n',
+        'glide_path:\n  - {from: 2026-01-01, base_fee: "0.5", outcome_fees: "0.5"}\n',
+    )
+    volumes = {
+        ("contact", "billing", "agent"): 10,
+        ("contact", "billing", "bot"): 99,  # bots are not billed per contact here
+        ("contact", "general", "agent"): 50,  # nor another workflow
+        ("handled_minute", "billing", "agent"): 30,
+        ("handled_minute", "general", "bot"): 4,
+    }
+    contact, minute = price_period(c, Period.parse("2026-06"), {}, volumes=volumes).lines
+    assert (contact.quantity, contact.amount) == (10, D("20.00"))
+    assert (minute.quantity, minute.amount) == (34, D("17.00"))
+
+
+def test_a_contract_without_the_new_keys_keeps_its_hash():
+    from outcomes.contract import canonical_form, contract_hash
+
+    plain = _model('  base_fee: "10.00"')
+    assert '"seats"' not in canonical_form(plain) and '"volume_fees"' not in canonical_form(plain)
+    with_empty = plain.model_copy(update={"pricing": plain.pricing.model_copy(update={"volume_fees": []})})
+    assert contract_hash(with_empty) == contract_hash(plain)
