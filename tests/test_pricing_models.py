@@ -198,3 +198,18 @@ def test_a_contract_without_the_new_keys_keeps_its_hash():
     assert '"seats"' not in canonical_form(plain) and '"volume_fees"' not in canonical_form(plain)
     with_empty = plain.model_copy(update={"pricing": plain.pricing.model_copy(update={"volume_fees": []})})
     assert contract_hash(with_empty) == contract_hash(plain)
+
+
+def test_seats_from_data_are_staffed_per_half_hour_with_erlang_c(scenario):
+    # offered to agents: a1, a2, a3 and the abandoned a4, one per half hour (b1 is a bot's, x1 not from the CRM);
+    # at 60.5 s of mean handle time (a1, a2) one agent answers 80% within 20 s in each: 4 half hours on the
+    # phones = 2 h, / (1 - 0.5 shrinkage) = 4 paid hours, / 0.5 h an agent = 8 agents
+    from outcomes.pricing.staffing import Demand, Target, required
+
+    assert required(Demand(1, 1800, 60.5), Target(service_level=0.8, answer_within_seconds=20)).agents == 1
+    pricing = '  seats: {agents: from_data, rate: "100.00", shrinkage: "0.5", agent_hours: "0.5"}'
+    line = _line(_settle(scenario, pricing), "seat_fee")
+    assert line.quantity == 8 and line.amount == D("800.00")
+    staffing = line.details["staffing"]
+    assert staffing["offered"] == 4 and staffing["intervals_with_demand"] == 4
+    assert staffing["aht_seconds"] == D("60.5") and staffing["hours_on_phones"] == D(2)

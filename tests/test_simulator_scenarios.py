@@ -17,7 +17,7 @@ from outcomes.simulator.scenario import Changes, Scenario, read_scenario
 from outcomes.workspace import find_workspace
 from simulator_data import EXAMPLES, generated_workspace, run
 
-CONTRACTS = ("fte", "per-contact", "per-resolution", "hybrid-3", "chatbot")
+CONTRACTS = ("fte", "per-contact", "per-resolution", "hybrid-3", "chatbot", "fte-staffed")
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,7 @@ def test_fte_and_per_contact_deals_are_misaligned_per_resolution_is_not(bases):
     _, bs = bases
     result = _by_name(simulate(bs, Scenario(runs=10)))
     assert result["fte"]["incentive"]["misaligned"]
+    assert result["fte-staffed"]["incentive"]["misaligned"]  # seats staffed from the data (Erlang C)
     assert result["per-contact"]["incentive"]["misaligned"]
     assert not result["per-resolution"]["incentive"]["misaligned"]
     assert result["per-resolution"]["incentive"]["alignment"] == "aligned"

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .metrics import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
-from .schema import Audit, Contract, Target, duration_text
+from .schema import Audit, Contract, Target, default_agent_hours, duration_text
 
 
 def decimal_text(d: Decimal) -> str:
@@ -73,6 +73,8 @@ def _fill_defaults(data: dict[str, Any], contract: Contract) -> dict[str, Any]:
     # before them keep their hash
     if data["pricing"].get("seats") is None:
         data["pricing"].pop("seats", None)
+    elif data["pricing"]["seats"].get("agent_hours") is None:
+        data["pricing"]["seats"]["agent_hours"] = decimal_text(default_agent_hours(contract.period))
     if not data["pricing"].get("volume_fees"):
         data["pricing"].pop("volume_fees", None)
     for vfee, out in zip(contract.pricing.volume_fees, data["pricing"].get("volume_fees", []), strict=True):

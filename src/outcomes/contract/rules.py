@@ -1153,6 +1153,15 @@ def seat_rules(contract: Contract, locate: Locator) -> list[Issue]:
                 'write the share of paid time agents cannot take contacts, e.g. "0.30"',
             )
         )
+    if isinstance(seats.agent_hours, Decimal) and seats.agent_hours <= 0:
+        found.append(
+            locate.issue(
+                "out_of_range",
+                (*SEATS, "agent_hours"),
+                f"`agent_hours` {seats.agent_hours} must be above 0",
+                'write the paid hours of one agent in one period, e.g. "160" for a month',
+            )
+        )
     if isinstance(seats.answer_within, int) and seats.answer_within <= 0:
         found.append(
             locate.issue(

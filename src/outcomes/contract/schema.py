@@ -241,6 +241,11 @@ class VolumeFee(Strict):
         return self.basis
 
 
+def default_agent_hours(period: str) -> Decimal:
+    """Paid hours of one full-time agent in a period: 160 a month, 480 a quarter."""
+    return Decimal(160) if period == "month" else Decimal(480)
+
+
 def _agents(value: Any) -> int | str:
     if value == "from_data" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
         return value
@@ -256,6 +261,7 @@ class Seats(Strict):
     service_level: Dec = Decimal("0.80")  # from_data: the share answered within `answer_within`
     answer_within: Duration = 20
     shrinkage: Dec = Decimal("0.30")  # from_data: paid time not available to take contacts
+    agent_hours: Dec | None = None  # from_data: paid hours of one agent in one period (160 a month)
 
 
 class Pricing(Strict):

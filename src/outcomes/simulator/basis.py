@@ -59,6 +59,11 @@ class Basis:
         return sum(n for m in self.measures if m.kind == kind for n in m.counted().values())
 
     @property
+    def seat_agents(self) -> int:
+        """The agents the period's seat line billed (given, or staffed from the data); 0 without seats."""
+        return sum(int(ln.quantity or 0) for ln in self.priced.lines if ln.kind == "seat_fee")
+
+    @property
     def verified_resolutions(self) -> int:
         return self.counted("resolution")
 

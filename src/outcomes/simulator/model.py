@@ -34,7 +34,7 @@ from outcomes.pricing.lines import sum_amounts
 from outcomes.pricing.period_total import price_period
 from outcomes.pricing.productivity import productivity_line
 from outcomes.settlement import service_levels as levels
-from outcomes.simulator.basis import Basis, SimulationRefused
+from outcomes.simulator.basis import Basis
 from outcomes.simulator.compare import Figures
 from outcomes.simulator.costs import buyer_own_cost, provider_cost
 from outcomes.simulator.scenario import Automation, Changes, Costs
@@ -196,12 +196,11 @@ def price_state(b: Basis, contract: Contract, period: Period, s: State, costs: C
     agents = None
     seats = contract.pricing.seats
     if seats is not None:
-        if not isinstance(seats.agents, int):
-            raise SimulationRefused(
-                f"{b.source}: seats `from_data` cannot be simulated until staffing is merged"
-            )
+        # a seat deal is re-staffed to the demand it serves: the agents of the period (given, or staffed from
+        # the data by the settlement) follow the agent workload
+        base_agents = seats.agents if isinstance(seats.agents, int) else b.seat_agents
         ratio = s.agent_seconds() / s.base_agent_seconds if s.base_agent_seconds else 1.0
-        agents = math.ceil(round(seats.agents * ratio, 6))
+        agents = math.ceil(round(base_agents * ratio, 6))
         contract = contract.model_copy(
             update={
                 "pricing": contract.pricing.model_copy(
