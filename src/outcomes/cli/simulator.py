@@ -158,41 +158,43 @@ def _print_simulation(result: dict[str, Any]) -> None:
     t = Table(title="Distributions", title_justify="left")
     for col in (
         "contract",
+        "structure",
         "buyer cost",
         "provider revenue",
         "provider margin (est.)",
         "cost per verified resolution",
     ):
-        t.add_column(col, justify="left" if col == "contract" else "right", overflow="fold")
+        t.add_column(col, justify="left" if col in ("contract", "structure") else "right", overflow="fold")
     for c in result["contracts"]:
         t.add_row(
             c["name"],
+            c["structure"],
             _q(c["buyer_cost"]),
             _q(c["provider_revenue"]),
             _q(c["provider_margin"]),
             _q(c["cost_per_verified_resolution"]),
         )
     out.print(t)
-    i = Table(title="Incentive test (change against the scenario, without noise)", title_justify="left")
-    for col in (
-        "contract",
-        "structure",
-        "FCR down: revenue",
-        "FCR up: revenue",
-        "automation up: revenue / buyer cost",
-        "verdict",
-    ):
-        i.add_column(
-            col, justify="left" if col in ("contract", "structure", "verdict") else "right", overflow="fold"
-        )
+    first = result["contracts"][0]["incentive"] if result["contracts"] else None
+    steps = "" if first is None else f" (FCR +/-{first['fcr_step']}, automation +{first['automation_step']})"
+    i = Table(
+        title=f"Incentive test: change against the scenario, without noise{steps}; revenue / margin",
+        title_justify="left",
+    )
+    for col in ("contract", "FCR down", "FCR up", "automation up", "buyer cost, automation up", "verdict"):
+        i.add_column(col, justify="left" if col in ("contract", "verdict") else "right", overflow="fold")
+
+    def rm(change: dict[str, Any]) -> str:
+        return f"{_money(change['provider_revenue'])} / {_money(change['provider_margin'])}"
+
     for c in result["contracts"]:
         inc = c["incentive"]
         i.add_row(
             c["name"],
-            c["structure"],
-            _money(inc["fcr_down"]["provider_revenue"]),
-            _money(inc["fcr_up"]["provider_revenue"]),
-            f"{_money(inc['automation_up']['provider_revenue'])} / {_money(inc['automation_up']['buyer_cost'])}",
+            rm(inc["fcr_down"]),
+            rm(inc["fcr_up"]),
+            rm(inc["automation_up"]),
+            _money(inc["automation_up"]["buyer_cost"]),
             inc["alignment"].upper() if inc["misaligned"] else inc["alignment"],
         )
     out.print(i)
