@@ -103,3 +103,22 @@ def test_the_command_prints_json_and_a_chart(scenario, tmp_path):
     data = json.loads(result.stdout)
     assert [r["invoice"] for r in data["rows"]] == ["6000.00", "1012.00"]  # a file, then a registered id
     assert chart.read_text().startswith("<svg")
+
+
+def test_every_example_contract_is_valid_and_prices_its_own_structure():
+    from pathlib import Path
+
+    from outcomes.contract import load_contract
+    from outcomes.simulator.basis import structure_of
+
+    folder = Path(__file__).resolve().parents[1] / "examples" / "simulator"
+    structures = {}
+    for path in sorted(folder.glob("*.yaml")):
+        contract, issues = load_contract(path)
+        assert contract is not None and not issues, (path, [str(i) for i in issues])
+        structures[path.stem] = structure_of(contract)
+    assert structures["fte"] == structures["fte-staffed"] == "seats (FTE)"
+    assert structures["per-contact"] == "per contact" and structures["per-minute"] == "per handled minute"
+    assert structures["per-resolution"] == "per verified resolution"
+    assert structures["hybrid-3"] == "base fee + per verified resolution"
+    assert structures["value-share"] == "base fee + value share"
