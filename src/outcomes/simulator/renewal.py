@@ -235,6 +235,30 @@ def charts(ws: Any, pack: dict[str, Any]) -> list[dict[str, str]]:
         out.append(
             {"title": g["title"], "src": "data:image/svg+xml;base64," + base64.b64encode(svg).decode()}
         )
+    if pack["alternatives"]:
+        from outcomes.simulator.charts import compare_chart
+
+        table = {
+            "period": f"{pack['from']} to {pack['to']}",
+            "currency": pack["currency"],
+            "rows": [
+                {
+                    "source": a["name"],
+                    "contract": a["name"],
+                    "buyer_cost": a["buyer_cost"],
+                    "provider_revenue": a["invoice"],
+                    "provider_margin": a["provider_margin"],
+                }
+                for a in pack["alternatives"]
+            ],
+        }
+        svg = render(compare_chart(table), "svg")
+        out.append(
+            {
+                "title": "The same periods under each structure",
+                "src": "data:image/svg+xml;base64," + base64.b64encode(svg).decode(),
+            }
+        )
     return out
 
 
