@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -26,6 +27,15 @@ def _commands(block: str) -> list[tuple[str, list[str]]]:
         elif out:
             out[-1][1].append(line)
     return out
+
+
+_BOX = re.compile(r"[\u2500-\u257f]")
+
+
+def tokens(text: str) -> Counter[str]:
+    """What a command's output says, whatever the table layout: its words and figures, as a multiset (box
+    drawing, spacing and where a cell wraps make no difference; every figure must be there, as often)."""
+    return Counter(_BOX.sub(" ", text).split())
 
 
 def run_page(page: Path, cwd: Path) -> list[tuple[str, str, str]]:
