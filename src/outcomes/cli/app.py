@@ -24,6 +24,7 @@ from outcomes.cli import (
     scorecard,
     serve,
     settlement,
+    simulator,
     staffing,
     synthetic,
     transcripts,
@@ -73,6 +74,7 @@ for group in (
     synthetic,
     serve,
     transcripts,
+    simulator,
 ):
     app.add_typer(group.app)
 

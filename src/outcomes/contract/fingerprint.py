@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .metrics import DEFAULT_INFLUENCE_WINDOW_SECONDS, DEFAULT_THRESHOLD_SECONDS
-from .schema import Audit, Contract, Target, duration_text
+from .schema import Audit, Contract, Target, default_agent_hours, duration_text
 
 
 def decimal_text(d: Decimal) -> str:
@@ -76,6 +76,17 @@ def _fill_defaults(data: dict[str, Any], contract: Contract) -> dict[str, Any]:
         for tier in out.get("prices") or []:
             if tier.get("flat") is None:
                 tier.pop("flat", None)
+    # the pricing models beyond CONTRACT.md (seats, volume fees), when absent, are left out: contracts written
+    # before them keep their hash
+    if data["pricing"].get("seats") is None:
+        data["pricing"].pop("seats", None)
+    elif data["pricing"]["seats"].get("agent_hours") is None:
+        data["pricing"]["seats"]["agent_hours"] = decimal_text(default_agent_hours(contract.period))
+    if not data["pricing"].get("volume_fees"):
+        data["pricing"].pop("volume_fees", None)
+    for vfee, out in zip(contract.pricing.volume_fees, data["pricing"].get("volume_fees", []), strict=True):
+        out["workflows"] = sorted(contract.fee_workflows(vfee))
+        out["handled_by"] = sorted(set(vfee.handled_by))
     vs = data["pricing"].get("value_share")
     lift = vs.get("require_significant_lift") if vs is not None else None
     if isinstance(lift, dict) and lift.get("method") is None:

@@ -19,7 +19,7 @@ from .metrics import (
     CONTRACT_METRICS,
 )
 from .names import id_problem
-from .schema import Contract, Outcome, OutcomeFee, decimal_places
+from .schema import Contract, Outcome, OutcomeFee, VolumeFee, decimal_places
 
 Rule = Callable[[Contract, Locator], list[Issue]]
 
@@ -36,6 +36,8 @@ CIRCULAR_METRICS = frozenset(n for n in CONTRACT_METRICS if CATALOGUE[n].circula
 
 
 FEES = ("pricing", "outcome_fees")
+VOLUME_FEES = ("pricing", "volume_fees")
+SEATS = ("pricing", "seats")
 MEASURES = ("service_levels", "measures")
 
 
@@ -58,6 +60,13 @@ def _period_word(period: str) -> str:
 
 def _has_kind(contract: Contract, kind: str) -> bool:
     return any(o.kind == kind for o in contract.outcomes.values())
+
+
+def _priced_entries(contract: Contract) -> list[tuple[tuple[str | int, ...], OutcomeFee | VolumeFee]]:
+    """Every fee line priced by `unit` or `tiers` + `prices`, with its path: outcome fees, then volume fees."""
+    return [((*FEES, i), fee) for i, fee in enumerate(contract.pricing.outcome_fees)] + [
+        ((*VOLUME_FEES, i), fee) for i, fee in enumerate(contract.pricing.volume_fees)
+    ]
 
 
 def _fee_path(locate: Locator, i: int) -> tuple[str | int, ...]:
@@ -108,12 +117,12 @@ def empty_sections(contract: Contract, locate: Locator) -> list[Issue]:
                     "write [agent], [bot] or [agent, bot], or leave the key out for the default",
                 )
             )
-    for i, fee in enumerate(contract.pricing.outcome_fees):
+    for at, fee in _priced_entries(contract):
         if fee.workflows == []:
             found.append(
                 locate.issue(
                     "empty",
-                    (*FEES, i, "workflows"),
+                    (*at, "workflows"),
                     "an empty `workflows` list: this fee line counts nothing",
                     "name its workflows, or leave the key out to cover every workflow",
                 )
@@ -122,7 +131,7 @@ def empty_sections(contract: Contract, locate: Locator) -> list[Issue]:
             found.append(
                 locate.issue(
                     "empty",
-                    (*FEES, i, "prices"),
+                    (*at, "prices"),
                     "`prices` is an empty list",
                     'write at least one tier, e.g. [{unit: "5.00"}]',
                 )
@@ -279,12 +288,12 @@ def retained_for_on_saves(contract: Contract, locate: Locator) -> list[Issue]:
 
 def pricing_has_fees(contract: Contract, locate: Locator) -> list[Issue]:
     p = contract.pricing
-    if p.base_fee is None and not p.outcome_fees:
+    if p.base_fee is None and not p.outcome_fees and not p.volume_fees and p.seats is None:
         return [
             locate.issue(
                 "missing_key",
                 ("pricing",),
-                "`pricing` needs `base_fee` or `outcome_fees`",
+                "`pricing` needs `base_fee`, `outcome_fees`, `volume_fees` or `seats`",
                 'add `base_fee: "25000.00"` or at least one outcome fee line',
             )
         ]
@@ -315,13 +324,22 @@ def fee_workflows_known(contract: Contract, locate: Locator) -> list[Issue]:
         for i, fee in enumerate(contract.pricing.outcome_fees)
         for j, wf in enumerate(fee.workflows or [])
         if wf not in contract.workflows
+    ] + [
+        locate.issue(
+            "unknown_workflow",
+            (*VOLUME_FEES, i, "workflows", j),
+            f"workflow {wf!r} is not defined",
+            _suggest(wf, contract.workflows) + f"defined workflows: {_names(contract.workflows)}",
+        )
+        for i, vfee in enumerate(contract.pricing.volume_fees)
+        for j, wf in enumerate(vfee.workflows or [])
+        if wf not in contract.workflows
     ]
 
 
 def fee_price_shape(contract: Contract, locate: Locator) -> list[Issue]:
     found = []
-    for i, fee in enumerate(contract.pricing.outcome_fees):
-        at = (*FEES, i)
+    for at, fee in _priced_entries(contract):
         if fee.unit is not None and fee.prices is not None:
             found.append(
                 locate.issue(
@@ -376,12 +394,12 @@ def fee_price_shape(contract: Contract, locate: Locator) -> list[Issue]:
 
 def tiers_sorted(contract: Contract, locate: Locator) -> list[Issue]:
     found = []
-    for i, fee in enumerate(contract.pricing.outcome_fees):
+    for line, fee in _priced_entries(contract):
         prices = fee.prices or []
         previous: int | None = None
         open_at: int | None = None
         for j, tier in enumerate(prices):
-            at = (*FEES, i, "prices", j)
+            at = (*line, "prices", j)
             if open_at is not None:
                 found.append(
                     locate.issue(
@@ -407,7 +425,7 @@ def tiers_sorted(contract: Contract, locate: Locator) -> list[Issue]:
                 )
             previous = tier.up_to if previous is None else max(previous, tier.up_to)
         if prices and prices[-1].up_to is not None:
-            at = (*FEES, i, "prices", len(prices) - 1, "up_to")
+            at = (*line, "prices", len(prices) - 1, "up_to")
             found.append(
                 locate.issue(
                     "last_tier_bounded",
@@ -512,12 +530,15 @@ def amounts_not_negative(contract: Contract, locate: Locator) -> list[Issue]:
         (("pricing", "minimum"), p.minimum),
         (("pricing", "maximum"), p.maximum),
     ]
-    for i, fee in enumerate(p.outcome_fees):
-        amounts.append(((*FEES, i, "unit"), fee.unit))
-        amounts += [((*FEES, i, "prices", j, "unit"), t.unit) for j, t in enumerate(fee.prices or [])]
-        amounts += [((*FEES, i, "prices", j, "flat"), t.flat) for j, t in enumerate(fee.prices or [])]
-        if fee.package is not None:
-            amounts.append(((*FEES, i, "package", "price"), fee.package.price))
+    for at, fee in _priced_entries(contract):
+        amounts.append(((*at, "unit"), fee.unit))
+        amounts += [((*at, "prices", j, "unit"), t.unit) for j, t in enumerate(fee.prices or [])]
+        amounts += [((*at, "prices", j, "flat"), t.flat) for j, t in enumerate(fee.prices or [])]
+        package = getattr(fee, "package", None)
+        if package is not None:
+            amounts.append(((*at, "package", "price"), package.price))
+    if p.seats is not None:
+        amounts.append(((*SEATS, "rate"), p.seats.rate))
     if p.value_share is not None:
         amounts.append((("pricing", "value_share", "baseline"), p.value_share.baseline))
     if contract.automation is not None:
@@ -553,14 +574,17 @@ def money_fits_currency(contract: Contract, locate: Locator) -> list[Issue]:
         fixed.append((("pricing", "value_share", "baseline"), p.value_share.baseline))
     if contract.automation is not None:
         fixed.append((("automation", "human_contact_cost"), contract.automation.human_contact_cost))
+    if p.seats is not None:
+        fixed.append(((*SEATS, "rate"), p.seats.rate))
     units: list[tuple[tuple[str | int, ...], Decimal | None]] = []
-    for i, fee in enumerate(p.outcome_fees):
-        units.append(((*FEES, i, "unit"), fee.unit))
-        units += [((*FEES, i, "prices", j, "unit"), t.unit) for j, t in enumerate(fee.prices or [])]
+    for at, fee in _priced_entries(contract):
+        units.append(((*at, "unit"), fee.unit))
+        units += [((*at, "prices", j, "unit"), t.unit) for j, t in enumerate(fee.prices or [])]
         # a tier's flat fee and a package's price are billed as written: fixed amounts
-        fixed += [((*FEES, i, "prices", j, "flat"), t.flat) for j, t in enumerate(fee.prices or [])]
-        if fee.package is not None:
-            fixed.append(((*FEES, i, "package", "price"), fee.package.price))
+        fixed += [((*at, "prices", j, "flat"), t.flat) for j, t in enumerate(fee.prices or [])]
+        package = getattr(fee, "package", None)
+        if package is not None:
+            fixed.append(((*at, "package", "price"), package.price))
     found = []
     unit_places = places + UNIT_PRICE_EXTRA_PLACES
     for group, limit, what in ((fixed, places, "an amount"), (units, unit_places, "a unit price")):
@@ -1135,6 +1159,51 @@ def review_triggers(contract: Contract, locate: Locator) -> list[Issue]:
     return found
 
 
+def seat_rules(contract: Contract, locate: Locator) -> list[Issue]:
+    """Seats staffed from the data need a service level strictly between 0 and 1 and a shrinkage below 1."""
+    seats = contract.pricing.seats
+    found: list[Issue] = []
+    if seats is None:
+        return found
+    if isinstance(seats.service_level, Decimal) and not Decimal(0) < seats.service_level < Decimal(1):
+        found.append(
+            locate.issue(
+                "out_of_range",
+                (*SEATS, "service_level"),
+                f"`service_level` {seats.service_level} is not strictly between 0 and 1",
+                'write the share answered within `answer_within`, e.g. "0.80"',
+            )
+        )
+    if isinstance(seats.shrinkage, Decimal) and not Decimal(0) <= seats.shrinkage < Decimal(1):
+        found.append(
+            locate.issue(
+                "out_of_range",
+                (*SEATS, "shrinkage"),
+                f"`shrinkage` {seats.shrinkage} is not in 0..1 (1 excluded)",
+                'write the share of paid time agents cannot take contacts, e.g. "0.30"',
+            )
+        )
+    if isinstance(seats.agent_hours, Decimal) and seats.agent_hours <= 0:
+        found.append(
+            locate.issue(
+                "out_of_range",
+                (*SEATS, "agent_hours"),
+                f"`agent_hours` {seats.agent_hours} must be above 0",
+                'write the paid hours of one agent in one period, e.g. "160" for a month',
+            )
+        )
+    if isinstance(seats.answer_within, int) and seats.answer_within <= 0:
+        found.append(
+            locate.issue(
+                "out_of_range",
+                (*SEATS, "answer_within"),
+                "`answer_within` must be above 0 seconds",
+                "write e.g. 20s",
+            )
+        )
+    return found
+
+
 RULES: tuple[Rule, ...] = (
     ids_are_safe,
     empty_sections,
@@ -1165,6 +1234,7 @@ RULES: tuple[Rule, ...] = (
     measure_rules,
     automation_rules,
     review_triggers,
+    seat_rules,
 )
 
 

@@ -236,9 +236,52 @@ class ValueShare(Strict):
     require_significant_lift: LiftOption = None
 
 
+class VolumeFee(Strict):
+    """A fee per unit of work (an extension of CONTRACT.md, docs/contract.md "Pricing models"): per handled
+    `contact`, or per `handled_minute` (each contact's handle time rounded up to the whole minute), priced like
+    an outcome fee (`unit`, or `tiers` + `prices`)."""
+
+    basis: Literal["contact", "handled_minute"]
+    workflows: list[str] | None = None  # None: every workflow
+    handled_by: list[Handler] = Field(default_factory=lambda: ["agent"])
+    tiers: Literal["graduated", "volume"] | None = None
+    prices: list[PriceTier] | None = None
+    unit: Dec | None = None
+
+    @property
+    def outcome(self) -> str:
+        # the charge models name a fee by its outcome in their messages; a volume fee by its basis
+        return self.basis
+
+
+def default_agent_hours(period: str) -> Decimal:
+    """Paid hours of one full-time agent in a period: 160 a month, 480 a quarter."""
+    return Decimal(160) if period == "month" else Decimal(480)
+
+
+def _agents(value: Any) -> int | str:
+    if value == "from_data" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ValueError(f"`agents` is a whole number of agents (0 or more) or from_data, got {value!r}")
+
+
+class Seats(Strict):
+    """FTE / seat pricing (an extension of CONTRACT.md): `agents` x `rate` per period. `agents` is a number, or
+    `from_data`: the agents the period's demand needs, staffed from the data (docs/contract.md)."""
+
+    rate: Dec
+    agents: Annotated[int | str, BeforeValidator(_agents)]
+    service_level: Dec = Decimal("0.80")  # from_data: the share answered within `answer_within`
+    answer_within: Duration = 20
+    shrinkage: Dec = Decimal("0.30")  # from_data: paid time not available to take contacts
+    agent_hours: Dec | None = None  # from_data: paid hours of one agent in one period (160 a month)
+
+
 class Pricing(Strict):
     base_fee: Dec | None = None
     outcome_fees: list[OutcomeFee] = Field(default_factory=list)
+    volume_fees: list[VolumeFee] = Field(default_factory=list)
+    seats: Seats | None = None
     value_share: ValueShare | None = None
     minimum: Dec | None = None
     maximum: Dec | None = None
@@ -365,7 +408,7 @@ class Contract(Strict):
     def default_workflow(self) -> str | None:
         return next((name for name, wf in self.workflows.items() if wf.default), None)
 
-    def fee_workflows(self, fee: OutcomeFee) -> list[str]:
+    def fee_workflows(self, fee: OutcomeFee | VolumeFee) -> list[str]:
         return list(fee.workflows) if fee.workflows is not None else list(self.workflows)
 
     def longest_repeat_window(self) -> int:

@@ -19,6 +19,8 @@ from outcomes.pricing.money import money_text, round_money, total
 
 BASE_FEE = "base_fee"
 OUTCOME_FEE = "outcome_fee"
+VOLUME_FEE = "volume_fee"  # per contact or per handled minute (docs/contract.md, "Pricing models")
+SEAT_FEE = "seat_fee"  # FTE / seats: agents x rate
 VALUE_SHARE = "value_share"
 MINIMUM = "minimum"
 MAXIMUM = "maximum"
@@ -29,7 +31,7 @@ ADJUSTMENT = "adjustment"
 
 #: Kinds in the order CONTRACT.md builds a period's total (steps 1-7).
 KINDS: tuple[str, ...] = (
-    BASE_FEE, OUTCOME_FEE, VALUE_SHARE, MINIMUM, MAXIMUM,
+    BASE_FEE, SEAT_FEE, OUTCOME_FEE, VOLUME_FEE, VALUE_SHARE, MINIMUM, MAXIMUM,
     SERVICE_CREDIT, EARN_BACK, PRODUCTIVITY_SHARE, ADJUSTMENT,
 )  # fmt: skip
 

@@ -27,8 +27,10 @@ from outcomes.pricing.lines import (
     MINIMUM,
     OUTCOME_FEE,
     PRODUCTIVITY_SHARE,
+    SEAT_FEE,
     SERVICE_CREDIT,
     VALUE_SHARE,
+    VOLUME_FEE,
     Line,
     jsonable,
     sum_amounts,
@@ -36,9 +38,11 @@ from outcomes.pricing.lines import (
 from outcomes.pricing.money import in_context, money_text
 from outcomes.pricing.outcome_fee import outcome_fee_lines
 from outcomes.pricing.proration import Proration, proration, term_overlaps
+from outcomes.pricing.seats import seat_fee_line
 from outcomes.pricing.value_share import LiftGate, value_share_line
+from outcomes.pricing.volume_fee import Volumes, volume_fee_lines
 
-_STEPS_1_TO_3 = frozenset({BASE_FEE, OUTCOME_FEE, VALUE_SHARE, MINIMUM, MAXIMUM})
+_STEPS_1_TO_3 = frozenset({BASE_FEE, SEAT_FEE, OUTCOME_FEE, VOLUME_FEE, VALUE_SHARE, MINIMUM, MAXIMUM})
 
 
 @dataclass(frozen=True)
@@ -96,12 +100,17 @@ def price_period(
     *,
     value: Decimal | None = None,
     lift: LiftGate | None = None,
+    volumes: Volumes | None = None,
+    agents: int | None = None,
+    staffing: Mapping[str, Any] | None = None,
 ) -> PricedPeriod:
     """Steps 1-3 of a period: base fee, outcome fees (contract order), value share, minimum / maximum.
 
     `counts`: (outcome name, workflow name) -> counted outcomes in the period. `value`: the value-share
     metric's value for the period (ignored without `pricing.value_share`). `lift`: the measured lift when the
-    value share requires one (`value_share.LiftGate`). Counts that no fee line covers
+    value share requires one (`value_share.LiftGate`). `volumes`: (basis, workflow, handler) -> handled
+    contacts or billed minutes, for `volume_fees`. `agents`: the staffed agents for `seats: {agents:
+    from_data}` (`staffing`: how they were staffed, kept in the line's details). Counts that no fee line covers
     are not priced and are listed in `notes`.
     """
     if period.kind != contract.period:
@@ -117,7 +126,13 @@ def price_period(
     base = base_fee_line(contract, period, phase=phase, prorate=prorate)
     if base is not None:
         lines.append(base)
+    seats = seat_fee_line(
+        contract, period, agents, phase=phase, prorate=prorate, staffing=dict(staffing or {})
+    )
+    if seats is not None:
+        lines.append(seats)
     lines.extend(outcome_fee_lines(contract, period, counts, phase=phase))
+    lines.extend(volume_fee_lines(contract, volumes or {}))
     share = value_share_line(contract, period, value, prorate=prorate, lift=lift)
     if share is not None:
         lines.append(share)

@@ -51,6 +51,8 @@ TYPES: dict[str, tuple[int, str]] = {
     "uplift": (422, "The uplift cannot be measured"),
     "scorecard": (422, "The scorecard cannot be made as asked"),
     "integrity": (422, "The integrity checks cannot run as asked"),
+    "renewal_refused": (422, "The renewal pack cannot be made as asked"),
+    "simulation_refused": (409, "The period cannot be priced"),
     "right_channels": (422, "The right-channel mapping is not valid"),
     "settlement_refused": (409, "The period cannot be settled"),
     "duplicate_settlement": (409, "The period is already settled"),

@@ -40,6 +40,17 @@ def clause(contract: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
         return {"term": contract["term"], "pricing": {kind: pricing.get(kind)}}
     if kind == "value_share":
         return {"pricing": {"value_share": pricing.get("value_share")}}
+    if kind == "seat_fee":
+        return {"term": contract["term"], "pricing": {"seats": pricing.get("seats")}}
+    if kind == "volume_fee":
+        basis = (line.get("details") or {}).get("basis")
+        fees = [
+            f
+            for f in pricing.get("volume_fees", [])
+            if f["basis"] == basis
+            and sorted(f.get("workflows") or contract["workflows"]) == sorted(line["workflows"])
+        ]
+        return {"system_of_record": contract["system_of_record"], "pricing": {"volume_fees": fees}}
     if kind == "outcome_fee" and line.get("outcome"):
         name = line["outcome"]
         fees = [

@@ -139,3 +139,16 @@ def term_periods(contract: Contract, until: date | None = None) -> list[Period]:
         out.append(p)
         p = p.next()
     return out
+
+
+def resolve_contract(
+    facts: Facts | Any, contract: Contract, period: str | Period, *, as_of_batch: int | None = None
+) -> Resolution:
+    """Resolve a period under a contract that need not be registered (a file: `outcomes compare`, the
+    simulator): the same window and clocks as `resolve`, with no ledger row behind the version."""
+    p = period if isinstance(period, Period) else Period.parse(period, contract.period)
+    clocks = Clocks(
+        contacts=facts.contact_clock(contract.system_of_record, as_of_batch=as_of_batch),
+        events=facts.event_clock(as_of_batch=as_of_batch),
+    )
+    return Resolution(contract, None, p, Window.of(contract, p), clocks, as_of_batch)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from outcomes.settlement import service_levels as levels
 from outcomes.settlement.measure import OutcomeMeasure, measure, with_evidence
 from outcomes.settlement.resolve import Resolution
 from outcomes.settlement.value_share import lift_gate
+from outcomes.settlement.volumes import measure_work, required_agents, volumes_of
 
 if TYPE_CHECKING:
     from outcomes.facts import Facts
@@ -65,6 +66,7 @@ class Priced:
     credits: list[Line]
     earn_backs: list[Line]
     productivity: Line | None
+    lift: LiftGate | None = None  # the measured lift, when the value share requires one
 
     def finished(self, contract: Contract, adjustments: list[Line]) -> PricedPeriod:
         """Steps 4-7 appended (credits, earn-backs, productivity share, adjustments), each outcome line with
@@ -185,9 +187,16 @@ def price_resolved(
         lift: LiftGate | None = None
         if vs is not None and vs.require_significant_lift is not None:
             lift = lift_gate(contract, period, interactions, events, clocks)
+        volumes = volumes_of(measure_work(contract, interactions, window)) if contract.pricing.volume_fees else {}
+        agents, staffing = None, None
+        seats = contract.pricing.seats
+        if seats is not None and seats.agents == "from_data":
+            agents, staffing = required_agents(contract, interactions, window)
     with timer("price"):
         counts = {(m.name, wf): n for m in measures for wf, n in m.counted().items()}
-        priced = price_period(contract, period, counts, value=value, lift=lift)
+        priced = price_period(
+            contract, period, counts, value=value, lift=lift, volumes=volumes, agents=agents, staffing=staffing
+        )
         results = levels.assess(contract, values)
         credits = service_credits(contract.service_levels, results, priced.period_base, contract.currency)
         earlier = [s for s in levels.settled_periods(ledger, contract.contract) if s.period < period.label]
@@ -197,6 +206,6 @@ def price_resolved(
             contained = sum(n for m in measures if m.kind == "containment" for n in m.counted().values())
             handled = values[MetricRequest("handled")].value or 0
             productivity = productivity_line(contract.automation, int(contained), int(handled), contract.currency)
-    return Priced(priced, measures, values, results, credits, returned, productivity)
+    return Priced(priced, measures, values, results, credits, returned, productivity, lift)
 
 

@@ -113,6 +113,44 @@ def integrity(
     return m.Report(**json.loads(json.dumps(report.to_dict(), default=str)))
 
 
+@router.get(
+    "/renewal",
+    response_model=m.Report,
+    responses={
+        **responses(401, 404, 409, 422),
+        200: {"content": {"text/html": {}, "application/pdf": {}}},
+    },
+)
+def renewal(
+    request: Request,
+    contract: str,
+    who: Who,
+    start: Annotated[str, Query(alias="from", min_length=1, max_length=10, description="YYYY-MM or YYYY-Qn")],
+    end: Annotated[str, Query(alias="to", min_length=1, max_length=10, description="YYYY-MM or YYYY-Qn")],
+    format: Annotated[str, Query(pattern="^(json|html|pdf)$", description="json, html (a page) or pdf")] = "json",
+    integrity: bool = True,
+):
+    """The renewal pack of a window of settled periods (as `outcomes renewal --json`); `format=html` is the
+    page, `format=pdf` the download (docs/simulator.md)."""
+    from outcomes.simulator.renewal import charts, collect, render_html, render_pdf
+
+    contract_access(request, contract, who)
+    writer = request.app.state.writer
+    with writer.facts():
+        pack = collect(writer.ws, contract, start, end, integrity=integrity)
+        page = render_html(pack, charts(writer.ws, pack)) if format != "json" else None
+    if format == "html":
+        return Response(page, media_type="text/html; charset=utf-8")
+    if format == "pdf":
+        name = f"renewal-{contract}-{pack['from']}-{pack['to']}.pdf"
+        return Response(
+            render_pdf(page or ""),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return m.Report(**json.loads(json.dumps(pack, default=str)))
+
+
 @router.get("/uplift", response_model=m.Report, responses=responses(401, 404, 422))
 def uplift(
     request: Request,
