@@ -253,6 +253,11 @@ class VolumeFee(Strict):
         # the charge models name a fee by its outcome in their messages; a volume fee by its basis
         return self.basis
 
+    @property
+    def package(self) -> None:
+        # packages are written on outcome fees only; the charge models and rules read both kinds alike
+        return None
+
 
 def default_agent_hours(period: str) -> Decimal:
     """Paid hours of one full-time agent in a period: 160 a month, 480 a quarter."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from outcomes.contract.schema import OutcomeFee
+from outcomes.contract.schema import OutcomeFee, VolumeFee
 from outcomes.pricing import tiers
 from outcomes.pricing.tiers import TierResult
 
@@ -57,24 +57,23 @@ def _package(count: int, fee: OutcomeFee) -> TierResult:
     return tiers.package(count, p.size, p.price, p.free)
 
 
-def model_of(fee: OutcomeFee) -> str:
+def model_of(fee: OutcomeFee | VolumeFee) -> str:
     """The charge model a fee names: `unit` is flat; `prices` are graduated unless `tiers: volume`; `package`
-    is package."""
-    given = [key for key in ("unit", "prices", "package") if getattr(fee, key) not in (None, [])]
+    (outcome fees only) is package."""
+    given = [key for key in ("unit", "prices", "package") if getattr(fee, key, None) not in (None, [])]
+    what = f"outcome fee for {fee.outcome!r}" if isinstance(fee, OutcomeFee) else "volume fee"
     if len(given) > 1:
-        raise ValueError(
-            f"outcome fee for {fee.outcome!r} has {' and '.join(f'`{k}`' for k in given)}; give one"
-        )
-    if fee.package is not None:
+        raise ValueError(f"{what} has {' and '.join(f'`{k}`' for k in given)}; give one")
+    if "package" in given:
         return "package"
     if fee.prices:
         return fee.tiers or "graduated"
     if fee.unit is not None:
         return "flat"
-    raise ValueError(f"outcome fee for {fee.outcome!r} has none of `unit`, `prices` or `package`")
+    raise ValueError(f"{what} has none of `unit`, `prices` or `package`")
 
 
-def price_count(fee: OutcomeFee, count: int) -> tuple[str, TierResult]:
+def price_count(fee: OutcomeFee | VolumeFee, count: int) -> tuple[str, TierResult]:
     """(charge model, result) for `count` units under the fee's prices, before the glide-path factor."""
     model = model_of(fee)
     return model, CHARGE_MODELS[model](count, fee)
