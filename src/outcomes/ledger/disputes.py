@@ -5,8 +5,8 @@
     open | answered --reject-->  rejected
 
 - The **opener** (buyer or provider) states a reason, optionally the interaction ids concerned and an amount
-  claimed (a positive decimal in the settlement's currency: a buyer claims it back, a provider claims it on
-  top).
+  claimed (a positive decimal in the settlement's currency, at most the disputed line's amount, its absolute
+  value for a negative line: a buyer claims it back, a provider claims it on top).
 - The **other party**, the one the dispute is raised against, answers it, accepts it or rejects it. An
   answer needs a note, a rejection needs a note (why), an acceptance may have one. A dispute is answered
   once; after that it is accepted or rejected.
@@ -290,6 +290,14 @@ def open_dispute(
         raise LedgerError(
             f"{where} has no line {line_seq} ({have}; see `outcomes show {settlement.id}`)"
         )
+    claimed = _amount(amount, settlement.currency)
+    if claimed is not None and Decimal(claimed) > abs(Decimal(line.amount)):
+        # a claim is about what the line billed: more than the whole line is not a correction of it (a claim of
+        # 99,999,999 on a 28,412.40 line turned the next settlement into a credit note)
+        raise LedgerError(
+            f"amount claimed {claimed} {settlement.currency} is more than line {line_seq} of {where} billed "
+            f"({line.amount} {settlement.currency}); a dispute claims at most the whole line",
+        )
     at = audit.now_text()  # the dispute's opened_at and its `open` event's time are the same instant
     dispute = Dispute(
         settlement_id=settlement.id,
@@ -297,7 +305,7 @@ def open_dispute(
         opened_by=party,
         reason=text,
         interaction_ids=json.dumps(_ids(interaction_ids)),
-        amount_claimed=_amount(amount, settlement.currency),
+        amount_claimed=claimed,
         opened_at=at,
     )
     session.add(dispute)
