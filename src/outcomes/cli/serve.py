@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
+from outcomes.cli.console import WAIT, JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
 
 app = typer.Typer()
 user_app = typer.Typer(help="People of the shared server and their roles per contract.", no_args_is_help=True)
@@ -45,6 +45,7 @@ def serve(
     # uvicorn imports the app by name: the command line does not import the server (they are separate layers)
     os.environ["OUTCOMES_WORKSPACE"] = str(root)
     os.environ["OUTCOMES_SERVER_BEHIND_TLS"] = "1" if behind_tls else "0"
+    os.environ["OUTCOMES_WAIT"] = str(WAIT["seconds"])
     find_workspace(root)
     err.print(f"outcomes: serving {root} on http://{host}:{port} (API: /api/openapi.json)", markup=False)
     uvicorn.run(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -116,6 +117,8 @@ STORAGE_ORDER = {
 
 #: Where a file-backed store keeps evidence files, relative to the facts file's folder.
 EVIDENCE_DIR = "evidence"
+#: An evidence file being written (renamed without it once complete).
+PARTIAL_SUFFIX = ".partial"
 
 
 class FactsStore:
@@ -349,7 +352,12 @@ class FactsStore:
         try:
             if self.evidence_dir is not None:
                 self.evidence_dir.mkdir(parents=True, exist_ok=True)
-                con.execute(f"COPY ({union}) TO {lit(str(self._evidence_file(table)))} (FORMAT parquet)")
+                # written under a temporary name and renamed once complete: a process killed mid-write leaves
+                # a `.partial` file (`outcomes doctor` removes it), never a truncated file under the real name
+                final = self._evidence_file(table)
+                partial = final.with_name(final.name + PARTIAL_SUFFIX)
+                con.execute(f"COPY ({union}) TO {lit(str(partial))} (FORMAT parquet)")
+                os.replace(partial, final)
                 self._evidence_view(table)
             else:
                 # Naming each text column's compression (the one DuckDB settles on anyway) spares the write
@@ -363,6 +371,9 @@ class FactsStore:
                 con.execute(f'INSERT INTO "{table}" {union}')
         except BaseException:
             self.drop_table(table)
+            if self.evidence_dir is not None:
+                partial = self._evidence_file(table)
+                partial.with_name(partial.name + PARTIAL_SUFFIX).unlink(missing_ok=True)
             raise
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
@@ -415,6 +426,32 @@ class FactsStore:
     def evidence(self, table: str) -> ibis.Table:
         """A stored evidence table as an Ibis table."""
         return self.ibis().table(table)
+
+    def evidence_names(self) -> dict[str, list[str]]:
+        """What evidence the store holds, for `outcomes doctor`: views and tables named `evidence…`, the
+        Parquet files of the evidence folder, and the `.partial` files of writes that never finished."""
+        found = {
+            "tables": [
+                str(r[0])
+                for r in self.con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'evidence%' "
+                    "ORDER BY 1"
+                ).fetchall()
+            ],
+            "files": [],
+            "partial": [],
+        }
+        if self.evidence_dir is not None and self.evidence_dir.is_dir():
+            for p in sorted(self.evidence_dir.iterdir()):
+                if p.name.endswith(PARTIAL_SUFFIX):
+                    found["partial"].append(p.name)
+                elif p.suffix == ".parquet":
+                    found["files"].append(p.stem)
+        return found
+
+    def remove_partial(self, name: str) -> None:
+        if self.evidence_dir is not None and name.endswith(PARTIAL_SUFFIX) and "/" not in name:
+            (self.evidence_dir / name).unlink(missing_ok=True)
 
     def has_table(self, table: str) -> bool:
         found = self.con.execute(
