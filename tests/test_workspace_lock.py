@@ -164,3 +164,41 @@ def test_doctor_on_a_clean_workspace_finds_nothing(ws):
     ok("settle", "worked-example", "-p", "2026-10", "-w", str(ws))
     assert "nothing to clean" in ok("doctor", "-w", str(ws))
     assert os.path.exists(ws / ".outcomes.lock")
+
+
+SERVE = (
+    "import sys, time; from outcomes.server.asgi import app_from_environment; "
+    "app = app_from_environment(); print('serving', flush=True); time.sleep(float(sys.argv[1])); "
+    "app.state.writer.close()"
+)
+
+
+def test_while_the_server_runs_command_line_writes_of_the_facts_wait_then_say_busy(ws, tmp_path):
+    """The server holds the workspace lock while it runs (docs/server.md): an ingest from the command line
+    waits, then stops cleanly naming the server; the ledger-only commands run alongside it."""
+    env = dict(os.environ, OUTCOMES_WORKSPACE=str(ws), OUTCOMES_WAIT="5")
+    server = subprocess.Popen([sys.executable, "-c", SERVE, "20"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert server.stdout.readline().strip() == "serving"
+        r = cli("--wait", "1", "ingest", "interactions", str(WORKED_MONTH / "interactions.csv"), "-w", str(ws))
+        assert r.returncode == 1
+        clean(r.stderr)
+        assert "workspace busy: outcomes serve since " in r.stderr
+        assert cli("--wait", "0", "settlements", "-w", str(ws)).returncode == 0
+    finally:
+        server.kill()
+        server.wait(10)
+    # once it is gone, the command line has the workspace again
+    ok("ingest", "interactions", str(WORKED_MONTH / "interactions.csv"), "-w", str(ws))
+
+
+def test_a_server_started_while_a_command_holds_the_workspace_waits_then_says_busy(ws):
+    holder = hold(ws, 10)
+    try:
+        r = cli("--wait", "0.5", "serve", "--port", "0", "-w", str(ws), timeout=60)
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert r.returncode == 1
+    clean(r.stderr)
+    assert "workspace busy: outcomes settle since " in r.stderr
