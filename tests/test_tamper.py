@@ -144,8 +144,10 @@ def test_a_rewritten_chain_fails_against_the_kept_head(settled):
         ["DELETE FROM events WHERE customer_id = 'z'"],
         # an edit that keeps the row's stored hash consistent with its new content
         ["UPDATE interactions SET queue = 'other', _hash = md5('x') WHERE interaction_id = 'w12'"],
+        # an edit that changes a line: the rerun used to print "fingerprint matches" above the differing line
+        ["UPDATE interactions SET reopened = true WHERE interaction_id = 'w2'"],
     ],
-    ids=["excluded-interaction", "outside-period", "event", "rehashed-edit"],
+    ids=["excluded-interaction", "outside-period", "event", "rehashed-edit", "line-changing-edit"],
 )
 def test_facts_of_a_settled_period_deleted_or_edited_fail_verify_and_rerun(settled, edit):
     ws, _ = settled
@@ -158,7 +160,7 @@ def test_facts_of_a_settled_period_deleted_or_edited_fail_verify_and_rerun(settl
     assert "matches" not in r.output
     report = json.loads(runner.invoke(app, ["rerun", "1", "-w", str(ws), "--json"]).stdout)
     assert report["ok"] is False
-    if "_hash" not in edit[0]:  # a deleted row changes what was read, hence the fingerprint
+    if edit[0].startswith("DELETE"):  # a deleted row changes what was read, hence the fingerprint
         assert report["fingerprint_matches"] is False
         assert report["input_digest"] != report["recorded_input_digest"]
 
