@@ -200,7 +200,8 @@ def _ids(ids: Iterable[str] | str | None) -> list[str]:
 
 
 def _load(session: Session, dispute_id: int) -> tuple[Dispute, Settlement, str]:
-    dispute = session.get(Dispute, dispute_id, populate_existing=True)
+    # an id beyond 64 bits is no dispute (SQLite cannot even bind it)
+    dispute = session.get(Dispute, dispute_id, populate_existing=True) if 0 < dispute_id < 2**63 else None
     if dispute is None:
         raise LedgerError(f"no dispute {dispute_id} (see `outcomes dispute list`)")
     settlement = session.get(Settlement, dispute.settlement_id)
@@ -417,7 +418,7 @@ def views(
         .order_by(Dispute.id)
     )
     if dispute_ids is not None:
-        q = q.where(Dispute.id.in_(list(dispute_ids)))
+        q = q.where(Dispute.id.in_([i for i in dispute_ids if 0 < i < 2**63]))  # beyond 64 bits: no dispute
     if contract is not None:
         q = q.where(Settlement.contract == contract)
     if settlement_id is not None:

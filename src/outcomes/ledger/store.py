@@ -164,7 +164,7 @@ class Ledger:
         text = str(ref)
         with self.session() as s:
             if text.isdigit():
-                row = s.get(Settlement, int(text))
+                row = s.get(Settlement, int(text)) if int(text) < 2**63 else None
             elif "/" in text:
                 contract_id, period = text.rsplit("/", 1)
                 row = s.execute(
@@ -364,7 +364,7 @@ class Ledger:
 
     def dispute(self, dispute_id: int) -> lifecycle.DisputeView:
         with self.session() as s:
-            found = lifecycle.views(s, dispute_ids=[dispute_id])
+            found = lifecycle.views(s, dispute_ids=[dispute_id]) if 0 < dispute_id < 2**63 else []
         if not found:
             raise LedgerError(f"no dispute {dispute_id} (see `outcomes dispute list`)")
         return found[0]
