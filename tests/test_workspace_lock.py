@@ -195,7 +195,7 @@ def test_while_the_server_runs_command_line_writes_of_the_facts_wait_then_say_bu
 def test_a_server_started_while_a_command_holds_the_workspace_waits_then_says_busy(ws):
     holder = hold(ws, 10)
     try:
-        r = cli("--wait", "0.5", "serve", "--port", "0", "-w", str(ws), timeout=60)
+        r = cli("--wait", "0.5", "serve", "--port", "8765", "-w", str(ws), timeout=60)
     finally:
         holder.kill()
         holder.wait(10)

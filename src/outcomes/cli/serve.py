@@ -24,7 +24,7 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (behind a reverse proxy: 127.0.0.1).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on (1-65535).")] = 8000,
     behind_tls: Annotated[
         bool,
         typer.Option(
