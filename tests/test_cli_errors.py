@@ -34,7 +34,7 @@ def test_a_bad_period_is_refused_cleanly(tmp_path):
 def test_a_bug_prints_one_line_and_saves_the_traceback(tmp_path, monkeypatch):
     import outcomes.workspace
 
-    def broken(path):
+    def broken(path, **options):
         raise RuntimeError("something the code did not expect")
 
     monkeypatch.setattr(outcomes.workspace, "find_workspace", broken)

@@ -308,6 +308,10 @@ def test_incomplete_steps_are_refused(ledger, step, message):
         ({"amount": "-5.00"}, "must be more than zero"),
         ({"amount": "NaN"}, "must be more than zero"),
         ({"amount": "1.234"}, r"has more decimals than GBP has \(2\)"),
+        # issue 15: 99,999,999 claimed on a line of 60.00 was accepted and billed as a credit note
+        ({"amount": "99999999"}, r"amount claimed 99999999.00 GBP is more than line 2 .* billed \(60.00 GBP\)"),
+        ({"amount": "60.01"}, "a dispute claims at most the whole line"),
+        ({"amount": "1e30"}, "more than line 2"),
     ],
 )
 def test_a_dispute_that_cannot_be_opened(ledger, kwargs, message):
@@ -319,13 +323,22 @@ def test_a_dispute_that_cannot_be_opened(ledger, kwargs, message):
     assert _rows(ledger) == before
 
 
+def test_a_claim_of_the_whole_line_is_allowed_and_a_negative_line_caps_by_its_size(ledger):
+    _settle(ledger)
+    assert ledger.open_dispute(1, 2, party="buyer", reason="r", amount="60.00").amount_claimed == "60.00"
+    _settle_with(ledger, "2026-11", [])
+    assert ledger.open_dispute(2, 1, party="provider", reason="r", amount="12.50").amount_claimed == "12.50"
+    with pytest.raises(LedgerError, match=r"billed \(-12.50 GBP\)"):
+        ledger.open_dispute(2, 1, party="provider", reason="r", amount="12.51")
+
+
 def test_amounts_follow_the_settlements_currency(ledger):
     _settle(ledger, "2026-10", contract="tokyo", currency="JPY")
     with pytest.raises(LedgerError, match=r"more decimals than JPY has \(0\)"):
         ledger.open_dispute("tokyo/2026-10", 1, party="buyer", reason="r", amount="12.5")
     assert (
-        ledger.open_dispute("tokyo/2026-10", 1, party="buyer", reason="r", amount="1200").amount_claimed
-        == "1200"
+        ledger.open_dispute("tokyo/2026-10", 1, party="buyer", reason="r", amount="120").amount_claimed
+        == "120"
     )
 
 

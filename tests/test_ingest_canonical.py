@@ -64,7 +64,11 @@ def test_worked_month_ingests_all_14_rows(store):
         "quarantined": 0,
         "skipped": 0,
         "reasons": {},
+        # the batch commits to the digest of the facts after it (the ledger records both)
+        "digest": store.digest(1, recount=True),
+        "facts_chain": s.facts_chain,
     }
+    assert s.facts_chain is not None and s.facts_chain.startswith("sha256:")
     rows = rows_of(store)
     assert sorted(rows) == sorted(f"w{i}" for i in range(1, 15))
     w2 = rows["w2"]

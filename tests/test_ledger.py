@@ -138,3 +138,36 @@ def test_cli_contract_add_refuses_an_invalid_file_with_its_line(tmp_path):
     r = CliRunner().invoke(app, ["contract", "add", str(bad), "-w", str(tmp_path / "ws")])
     assert r.exit_code == 1 and "bad.yaml:4: curency" in r.output and "currency" in r.output
     assert read_contract(WORKED_MONTH / "contract.yaml").currency == "GBP"
+
+
+def test_a_row_edited_behind_the_ledgers_back_is_named_by_verify(ledger):
+    """Every row of money or state is covered by the audit chain: an UPDATE in the database is caught."""
+    ledger.record_settlement(_settlement(), [_line()], [])
+    assert ledger.verify_audit().ok
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE settlements SET total = '999999.99'"))
+    report = ledger.verify_audit()
+    assert not report.ok and report.first_bad == 1
+    assert report.rows[0].startswith("settlements row 1: its content differs")
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE settlements SET total = '1.00'"))
+        conn.execute(text("DELETE FROM settlement_lines"))
+    assert ledger.verify_audit().rows == ("settlement_lines row 1: was deleted outside outcomes (audit entry 1 recorded it)",)
+
+
+def test_the_chain_must_extend_a_kept_head(ledger):
+    from outcomes.ledger.heads import parse
+
+    ledger.record_settlement(_settlement(period="2026-10"), [_line()], [])
+    kept = parse(ledger.head().line())
+    ledger.record_settlement(_settlement(period="2026-11"), [_line()], [])
+    assert ledger.verify_audit(kept).ok
+    with ledger.engine.begin() as conn:
+        conn.execute(text("DELETE FROM settlement_lines WHERE settlement_id = 2"))
+        conn.execute(text("DELETE FROM settlements WHERE id = 2"))
+        conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    assert ledger.verify_audit().ok  # a shorter chain is consistent on its own ...
+    assert ledger.verify_audit(kept).ok  # ... and still extends a head kept before the removed entry,
+    later = parse("2 sha256:" + "a" * 64)
+    report = ledger.verify_audit(later)  # but not one kept after it
+    assert not report.ok and "truncated" in report.problem

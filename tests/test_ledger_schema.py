@@ -106,10 +106,10 @@ def test_the_migrated_schema_matches_the_models(new_url):
     url = new_url()
     lg = Ledger(url)
     try:
-        assert lg.revision == migrations.head() == "0005"
-        assert migrations.revisions() == ["0001", "0002", "0003", "0005"]
+        assert lg.revision == migrations.head() == "0006"
+        assert migrations.revisions() == ["0001", "0002", "0003", "0005", "0006"]
         with lg.engine.connect() as conn:
-            assert migrations.current(conn) == "0005"
+            assert migrations.current(conn) == "0006"
             diffs = compare_metadata(
                 MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
             )
@@ -140,7 +140,7 @@ def test_every_revision_downgrades_and_upgrades_again(new_url):
     finally:
         lg.close()
     again = Ledger(url)
-    assert again.revision == "0005" and again.verify_audit().ok
+    assert again.revision == "0006" and again.verify_audit().ok
     again.close()
 
 
@@ -175,10 +175,18 @@ def test_a_ledger_made_before_migrations_is_stamped_and_upgraded(new_url):
     engine.dispose()
     lg = Ledger(url)
     try:
-        assert lg.revision == "0005"
+        assert lg.revision == "0006"
         assert [s.period for s in lg.settlements()] == ["2026-10"]
         d = lg.open_dispute("race/2026-10", 1, party="buyer", reason="works on an old ledger too")
         assert d.state == "open" and lg.verify_audit().ok
+        # the rows written before the upgrade are covered by the one entry 0006 appended: an edit is caught
+        with lg.engine.connect() as c:
+            actions = [r[0] for r in c.execute(text("SELECT action FROM audit_log ORDER BY seq"))]
+        assert actions == ["ledger.cover", "dispute.open"]
+        with lg.engine.begin() as c:
+            c.execute(text("UPDATE settlement_lines SET amount = '9.00'"))
+        report = lg.verify_audit()
+        assert not report.ok and report.rows[0].startswith("settlement_lines row 1: its content differs")
     finally:
         lg.close()
 
@@ -203,6 +211,7 @@ def test_the_migration_scripts_ship_inside_the_package():
         "0002_disputes.py",
         "0003_settlement_measures.py",
         "0005_people_and_access.py",
+        "0006_row_coverage.py",
     ]
 
 
@@ -283,7 +292,7 @@ def test_two_processes_opening_the_same_new_ledger(new_url):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
     got = _run(_open_worker, lambda _ctx: (url, barrier))
-    assert got == [("ok", "0005"), ("ok", "0005")]
+    assert got == [("ok", "0006"), ("ok", "0006")]
     lg = Ledger(url)
     with lg.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1

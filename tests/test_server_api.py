@@ -246,6 +246,9 @@ def test_settle_read_evidence_explain_and_dispute_with_a_thread(srv):
     assert r.status_code == 201, r.text
     inv = r.json()
     assert inv["total"] == preview.json()["total"]
+    # the invoice carries the head after it, which the audit chain's head route agreed with at that moment
+    head = c.get("/api/audit/head", headers=srv.h("buyer-viewer")).json()
+    assert inv["audit_head"] == f"{head['seq']} {head['hash']}" and preview.json()["audit_head"] is None
     lines = {ln["label"]: ln for ln in inv["lines"]}
     fee = next(ln for ln in inv["lines"] if ln["kind"] == "outcome_fee" and ln["workflows"] == ["disputes"])
     assert fee["quantity"] == "1"  # t1 is a repeat (t3), t3 counts

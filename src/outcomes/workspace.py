@@ -1,23 +1,31 @@
 """A workspace: one folder holding the settings, the facts store (DuckDB) and the ledger (SQLite by default).
 
 Commands find it from `--workspace DIR`, else `OUTCOMES_WORKSPACE`, else the current directory. Settings come
-from outcomes.errors import OutcomesError
-
-if TYPE_CHECKING:
-    from outcomes.facts import Facts, FactsStore
-    from outcomes.ledger import Ledger
 from `outcomes.toml` in the workspace; environment variables override them (useful in CI and containers).
 
 The facts engine is DuckDB (the file `facts.path`) unless `facts.engine = "spark"`: then settlement reads the
 facts with a Spark session (`facts.spark_master`) from a Parquet folder (`facts.spark_parquet`) or catalog
 tables (`facts.spark_tables`), and writes evidence under `facts.spark_evidence` (docs/spark.md).
+
+One process at a time opens the facts store: DuckDB lets one process open its file, and a second one used to
+end in a 60-line lock traceback. So opening the facts takes the **workspace lock** (`WorkspaceLock`, a file
+lock on `.outcomes.lock` that records the holder's command, process and start): a second process waits for
+it up to `wait` seconds, then stops with "workspace busy: <command> since <time>". Commands that read or
+write the ledger only (show, settlements, disputes, audit, users) do not take it: the ledger's own
+transactions keep them consistent (docs/ledger.md "Concurrency").
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+import time
 import tomllib
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,6 +93,103 @@ class WorkspaceError(OutcomesError):
     code = "workspace"
 
     pass
+
+
+class WorkspaceBusy(WorkspaceError):
+    code = "workspace_busy"
+
+
+LOCK_FILE = ".outcomes.lock"
+DEFAULT_WAIT = 30.0
+
+#: Locks this process holds, by lock file: (open file, how many holders). The lock is the process's: DuckDB
+#: shares one database between the connections of a process, so a second Workspace in the same process (a
+#: test, the server's threads) shares the lock instead of waiting for itself.
+_HELD: dict[str, list] = {}
+_HELD_GUARD = threading.Lock()
+
+
+class WorkspaceLock:
+    """The workspace's one-process-at-a-time lock (`fcntl.flock` on `.outcomes.lock`; the kernel releases it
+    when the process ends, however it ends, so a killed command leaves no stale lock)."""
+
+    def __init__(self, root: Path):
+        self.path = str(root / LOCK_FILE)
+        self.held = False
+
+    def holder(self) -> dict:
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                found = json.loads(fh.read() or "{}")
+            return found if isinstance(found, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _try(self, command: str) -> bool:
+        import fcntl
+
+        with _HELD_GUARD:
+            if self.path in _HELD:
+                _HELD[self.path][1] += 1
+                self.held = True
+                return True
+            fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open while held
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                return False
+            fh.seek(0)
+            fh.truncate()
+            since = datetime.now(UTC).isoformat(timespec="seconds")
+            fh.write(json.dumps({"command": command, "pid": os.getpid(), "since": since}))
+            fh.flush()
+            _HELD[self.path] = [fh, 1]
+            self.held = True
+            return True
+
+    def acquire(
+        self,
+        command: str,
+        wait: float = DEFAULT_WAIT,
+        waiting: Callable[[str], AbstractContextManager] | None = None,
+    ) -> None:
+        """Take the lock, waiting up to `wait` seconds (`waiting(who)` is entered meanwhile: a spinner)."""
+        if self._try(command):
+            return
+        deadline = time.monotonic() + max(0.0, wait)
+        with (waiting or (lambda _who: nullcontext()))(self._who()):
+            while time.monotonic() < deadline:
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+                if self._try(command):
+                    return
+        h = self.holder()
+        raise WorkspaceBusy(
+            f"workspace busy: {h.get('command', 'another outcomes command')} since {h.get('since', '?')} "
+            f"(process {h.get('pid', '?')}); waited {wait:g} s",
+            hint="let it finish and try again, or wait longer with `outcomes --wait SECONDS ...` "
+            "(or OUTCOMES_WAIT)",
+        )
+
+    def _who(self) -> str:
+        h = self.holder()
+        return f"{h.get('command', 'another outcomes command')} (process {h.get('pid', '?')}) since {h.get('since', '?')}"
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        import fcntl
+
+        self.held = False
+        with _HELD_GUARD:
+            entry = _HELD.get(self.path)
+            if entry is None:
+                return
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _HELD[self.path]
+                fcntl.flock(entry[0].fileno(), fcntl.LOCK_UN)
+                entry[0].close()
 
 
 @dataclass
@@ -207,12 +312,22 @@ def _absolute_sqlite(url: str, root: Path) -> str:
 
 
 class Workspace:
-    def __init__(self, root: Path):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        command: str = "outcomes",
+        wait: float = DEFAULT_WAIT,
+        waiting: Callable[[str], AbstractContextManager] | None = None,
+    ):
         self.root = root
         self.settings = Settings.load(root)
         self._facts = None
         self._duckdb = None
         self._ledger = None
+        # the workspace lock, taken when the facts store is first opened (see the module's docstring)
+        self.command, self.wait, self.waiting = command, wait, waiting
+        self.lock = WorkspaceLock(root)
 
     @property
     def evidence_dir(self) -> Path:
@@ -240,11 +355,27 @@ class Workspace:
     def _open_duckdb(self):
         from outcomes.facts import FactsStore
 
-        return FactsStore(
-            self.settings.facts_path,
-            memory_limit=self.settings.memory_limit,
-            threads=self.settings.threads,
-        )
+        if not self.lock.held:
+            self.lock.acquire(self.command, self.wait, self.waiting)
+        try:
+            return FactsStore(
+                self.settings.facts_path,
+                memory_limit=self.settings.memory_limit,
+                threads=self.settings.threads,
+            )
+        except Exception as exc:
+            import duckdb
+
+            if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+                # a process of an older outcomes (which took no workspace lock) holds the file
+                self.lock.release()
+                raise WorkspaceBusy(
+                    f"workspace busy: {self.settings.facts_path} is open in another process "
+                    f"({' '.join(str(exc).split())[:200]})",
+                    hint="let it finish and try again",
+                ) from None
+            self.lock.release()
+            raise
 
     def _spark_facts(self):
         s = self.settings
@@ -300,21 +431,22 @@ class Workspace:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+        self.lock.release()
 
 
-def init_workspace(root: Path) -> Workspace:
+def init_workspace(root: Path, **options) -> Workspace:
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     settings = root / SETTINGS_FILE
     if not settings.exists():
         settings.write_text(DEFAULT_SETTINGS, encoding="utf-8")
-    ws = Workspace(root)
+    ws = Workspace(root, **options)
     ws.duckdb_facts()  # creates the DuckDB file and its tables
     ws.ledger()  # creates the ledger schema
     return ws
 
 
-def find_workspace(explicit: Path | None = None) -> Workspace:
+def find_workspace(explicit: Path | None = None, **options) -> Workspace:
     if explicit is not None:
         root, how = explicit, "--workspace"
     elif os.environ.get("OUTCOMES_WORKSPACE"):
@@ -327,4 +459,4 @@ def find_workspace(explicit: Path | None = None) -> Workspace:
             f"{root} ({how}) is not an outcomes workspace: no {SETTINGS_FILE}. "
             f"Create one with `outcomes init {root}` or point --workspace / OUTCOMES_WORKSPACE at one."
         )
-    return Workspace(root)
+    return Workspace(root, **options)

@@ -6,7 +6,7 @@ inside its body, so `outcomes --help` and `outcomes version` load no engine (and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -31,7 +31,7 @@ from outcomes.cli import (
     uplift,
     workspace,
 )
-from outcomes.cli.console import out, report
+from outcomes.cli.console import WAIT, out, report
 
 
 class _Commands(typer.core.TyperGroup):
@@ -56,6 +56,22 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
+
+@app.callback()
+def _root(
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            max=86400,
+            envvar="OUTCOMES_WAIT",
+            help="Seconds to wait for a workspace another process is using (then: `workspace busy`).",
+        ),
+    ] = 30.0,
+) -> None:
+    WAIT["seconds"] = wait
+
 
 for group in (
     workspace,

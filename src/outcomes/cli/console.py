@@ -139,6 +139,23 @@ WorkspaceOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
+#: How long a command waits for a workspace another process holds (`outcomes --wait SECONDS`, OUTCOMES_WAIT).
+WAIT: dict[str, float] = {"seconds": 30.0}
+
+
+def command_line() -> str:
+    """The running command, as the workspace lock records it for whoever waits (`outcomes settle`)."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    path = ctx.command_path if ctx is not None else "outcomes"
+    return "outcomes " + path.split(" ", 1)[1] if " " in path else "outcomes"
+
+
+def waiting(who: str) -> Any:
+    """The spinner shown while the workspace is busy."""
+    return err.status(f"workspace busy: waiting for {who}…")
+
 
 def report(exc: BaseException) -> int:
     """Print an error the way every command does, and return the exit code.
@@ -219,7 +236,7 @@ def open_workspace(path: Path | None) -> Iterator[Any]:
     from outcomes.workspace import find_workspace
 
     with errors():
-        ws = find_workspace(path)
+        ws = find_workspace(path, command=command_line(), wait=WAIT["seconds"], waiting=waiting)
         try:
             yield ws
         finally:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
+from outcomes.cli.console import WAIT, JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
 
 app = typer.Typer()
 user_app = typer.Typer(help="People of the shared server and their roles per contract.", no_args_is_help=True)
@@ -42,20 +42,25 @@ def serve(
 
     with open_workspace(workspace) as ws:  # a clear error for a missing workspace, before uvicorn starts
         root = ws.root
-    # uvicorn imports the app by name: the command line does not import the server (they are separate layers)
-    os.environ["OUTCOMES_WORKSPACE"] = str(root)
-    os.environ["OUTCOMES_SERVER_BEHIND_TLS"] = "1" if behind_tls else "0"
-    find_workspace(root)
-    err.print(f"outcomes: serving {root} on http://{host}:{port} (API: /api/openapi.json)", markup=False)
-    uvicorn.run(
-        "outcomes.server.asgi:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=behind_tls,
-        forwarded_allow_ips="127.0.0.1" if behind_tls else None,
-    )
+        # The server is the workspace's one writer: take the workspace lock now (a command holding it is
+        # waited for, then `workspace busy`, cleanly) and hold it while serving; the server's own workspace
+        # in this process shares it (docs/server.md).
+        ws.duckdb_facts()
+        # uvicorn imports the app by name: the command line does not import the server (separate layers)
+        os.environ["OUTCOMES_WORKSPACE"] = str(root)
+        os.environ["OUTCOMES_SERVER_BEHIND_TLS"] = "1" if behind_tls else "0"
+        os.environ["OUTCOMES_WAIT"] = str(WAIT["seconds"])
+        find_workspace(root)
+        err.print(f"outcomes: serving {root} on http://{host}:{port} (API: /api/openapi.json)", markup=False)
+        uvicorn.run(
+            "outcomes.server.asgi:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=behind_tls,
+            forwarded_allow_ips="127.0.0.1" if behind_tls else None,
+        )
 
 
 @user_app.command("add")

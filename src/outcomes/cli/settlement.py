@@ -34,7 +34,9 @@ def settle(
     with open_workspace(workspace) as ws:
         with err.status(f"settling {contract_id} {period}…"):
             result = run(ws.ledger(), ws.facts(), contract_id, period, provisional=provisional)
-        _show_invoice(result.to_dict(), as_json, as_csv)
+        inv = result.to_dict()
+        _with_head(ws.ledger(), ws.ledger().settlement(result.settlement_id), inv)
+        _show_invoice(inv, as_json, as_csv)
         if profile:
             _show_profile(result.timings)
 
@@ -50,6 +52,14 @@ def _show_profile(timings: dict[str, float]) -> None:
     err.print(t)
 
 
+def _with_head(ledger: Any, row: Any, inv: dict[str, Any]) -> None:
+    """The audit chain's head right after the settlement was recorded: the counterparty keeps it, and can
+    later prove that nothing recorded up to it was removed or rewritten (`audit verify --against`)."""
+    head = ledger.settlement_head(row)
+    if head is not None:
+        inv["audit_head"] = head.line()
+
+
 def _show_invoice(inv: dict[str, Any], as_json: bool, as_csv: bool) -> None:
     from outcomes.settlement.invoice import invoice_csv, invoice_table
 
@@ -61,6 +71,12 @@ def _show_invoice(inv: dict[str, Any], as_json: bool, as_csv: bool) -> None:
         out.print(invoice_table(inv))
         for n in inv.get("notices", []):
             out.print(f"notice ({n['code']}): {n['message']}", markup=False)
+        if inv.get("audit_head"):
+            out.print(
+                f"audit head after this settlement: {inv['audit_head']} (keep it; `outcomes audit verify --against "
+                "\"HEAD\"` proves the ledger still extends it)",
+                markup=False,
+            )
 
 
 @app.command()
@@ -117,7 +133,10 @@ def show(
     from outcomes.settlement.invoice import invoice_dict
 
     with open_workspace(workspace) as ws:
-        _show_invoice(invoice_dict(ws.ledger().settlement(settlement)), as_json, as_csv)
+        row = ws.ledger().settlement(settlement)
+        inv = invoice_dict(row)
+        _with_head(ws.ledger(), row, inv)
+        _show_invoice(inv, as_json, as_csv)
 
 
 @app.command()
@@ -178,15 +197,30 @@ def rerun(
                     "yes" if ln["match"] else "[red]NO[/red]",
                 )
             out.print(t)
-            same = "matches" if report.fingerprint_matches else "DIFFERS"
-            out.print(
-                f"fingerprint {same}: recorded {report.recorded_fingerprint}, recomputed {report.fingerprint}"
-            )
+            # "matches" is said once, of the whole rerun, and only when everything agrees
+            if report.fingerprint_matches:
+                out.print(f"fingerprint: recomputed from the facts read, identical ({report.fingerprint})")
+            else:
+                out.print(
+                    f"[red]fingerprint DIFFERS[/red]: recorded {report.recorded_fingerprint}, recomputed from the "
+                    f"facts read {report.fingerprint}"
+                )
+                if report.digest != report.recorded_digest:
+                    out.print(
+                        "[red]the facts read are not the facts the settlement read (rows deleted, added or "
+                        "edited since)[/red]"
+                    )
+            if not report.total_matches:
+                out.print(
+                    f"[red]total DIFFERS: recorded {report.recorded_total}, recomputed {report.total}[/red]"
+                )
             for name, n in report.tampered.items():
                 if n:
                     out.print(
                         f"[red]{n:,} {name} rows no longer match their stored hash (edited in the database)[/red]"
                     )
+            for problem in report.ledger_rows:
+                out.print(f"ledger: {problem}", style="red", markup=False)
             out.print(
                 "rerun matches the recorded settlement" if report.ok else "[red]rerun does NOT match[/red]"
             )

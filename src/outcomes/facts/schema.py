@@ -196,6 +196,13 @@ DDL: tuple[str, ...] = (
   lo UBIGINT NOT NULL,
   PRIMARY KEY (batch, tbl)
 )""",
+    # The facts chain (FactsStore.chain): per batch, the digest as of it and the chain value after it. The
+    # ledger's `facts.ingest` entry of the batch records both, in the audit chain.
+    """CREATE TABLE IF NOT EXISTS batch_digests (
+  batch INTEGER PRIMARY KEY,
+  digest VARCHAR NOT NULL,
+  chain VARCHAR NOT NULL
+)""",
     """CREATE TABLE IF NOT EXISTS quarantine (
   batch INTEGER NOT NULL,
   kind VARCHAR NOT NULL,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -54,6 +55,8 @@ _WRITE_STEPS = 4
 _TWO64 = 1 << 64
 
 DIGEST_VERSION = "outcomes.facts.digest/v1"
+CHAIN_VERSION = "outcomes.facts.chain/v1"
+CHAIN_GENESIS = "sha256:" + "0" * 64
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ class IngestSummary:
     quarantined: int = 0
     skipped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    # the digest of the facts as of this batch, and the facts chain's value after it (see FactsStore.chain)
+    digest: str | None = None
+    facts_chain: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +117,8 @@ STORAGE_ORDER = {
 
 #: Where a file-backed store keeps evidence files, relative to the facts file's folder.
 EVIDENCE_DIR = "evidence"
+#: An evidence file being written (renamed without it once complete).
+PARTIAL_SUFFIX = ".partial"
 
 
 class FactsStore:
@@ -214,21 +222,74 @@ class FactsStore:
         visible = self._visible_sql(as_of_batch)
         return self.con.execute(f'SELECT max("at") FROM events WHERE {visible}').fetchone()[0]
 
-    def digest(self, as_of_batch: int | None = None) -> str:
+    def digest(self, as_of_batch: int | None = None, *, recount: bool = False) -> str:
         """A digest of the fact versions visible as of a batch (default: now).
 
         It depends only on the visible rows' content: per table, the row count and the sums modulo 2^64 of
         the two 64-bit halves of every row's ``_hash`` (md5 of the row's canonical text), written as
         ``"<version>\\n<table> <count> <sum_hi:016x> <sum_lo:016x>\\n"`` for interactions then events, and
         hashed with SHA-256. Storage order, batch split and input format do not change it.
+
+        ``recount``: sum the rows as stored now instead of reading the sums the ingest kept, so that rows
+        deleted or edited behind the ingest's back change the result (`outcomes rerun`, `audit verify`).
         """
         batch = self.latest_batch() if as_of_batch is None else check_batch(as_of_batch)
-        lines = [DIGEST_VERSION]
+        if recount:
+            return self.recounted_digests(upto=batch).get(batch) or _digest_text(
+                {name: (0, 0, 0) for name in ("interactions", "events")}
+            )
+        return _digest_text({name: self._digest_sums(name, batch) for name in ("interactions", "events")})
+
+    def recounted_digests(self, upto: int | None = None) -> dict[int, str]:
+        """The digest as of every batch (1 .. `upto`, default the latest), recomputed from the rows as stored
+        now in one pass per table: the versions each batch wrote minus those it closed, summed batch by batch."""
+        last = self.latest_batch() if upto is None else check_batch(upto)
+        per_table: dict[str, tuple[dict[int, tuple[int, int, int]], dict[int, tuple[int, int, int]]]] = {}
         for name in ("interactions", "events"):
-            n, hi, lo = self._digest_sums(name, batch)
-            lines.append(f"{name} {n} {hi:016x} {lo:016x}")
-        text = "\n".join(lines) + "\n"
-        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+            sums = (
+                "count(*), coalesce(sum(CAST(('0x' || substr(_hash, 1, 16)) AS UBIGINT)), 0), "
+                "coalesce(sum(CAST(('0x' || substr(_hash, 17, 16)) AS UBIGINT)), 0)"
+            )
+            added = {
+                int(b): (int(n), int(hi), int(lo))
+                for b, n, hi, lo in self.con.execute(f"SELECT _batch, {sums} FROM {name} GROUP BY _batch").fetchall()
+            }
+            closed = {
+                int(b): (int(n), int(hi), int(lo))
+                for b, n, hi, lo in self.con.execute(
+                    f"SELECT _until, {sums} FROM {name} WHERE _until IS NOT NULL GROUP BY _until"
+                ).fetchall()
+            }
+            per_table[name] = (added, closed)
+        running = {name: (0, 0, 0) for name in per_table}
+        out: dict[int, str] = {}
+        for b in range(1, last + 1):
+            for name, (added, closed) in per_table.items():
+                n, hi, lo = running[name]
+                an, ahi, alo = added.get(b, (0, 0, 0))
+                cn, chi, clo = closed.get(b, (0, 0, 0))
+                running[name] = (n + an - cn, hi + ahi - chi, lo + alo - clo)
+            out[b] = _digest_text(running)
+        return out
+
+    def chain(self) -> list[tuple[int, str, str]]:
+        """The facts chain as the ingests kept it: (batch, digest as of the batch, chain value) for every batch
+        of interactions or events written since it exists. chain(b) = SHA-256 of [CHAIN_VERSION, chain of the
+        batch before it in this list, b, digest(b)], so the last value commits to every digest before it."""
+        return [
+            (int(b), str(d), str(c))
+            for b, d, c in self.con.execute("SELECT batch, digest, chain FROM batch_digests ORDER BY batch").fetchall()
+        ]
+
+    def _keep_chain(self, batch: int) -> tuple[str, str]:
+        """Inside the ingest's transaction: the digest as of `batch` and the chain's next value."""
+        digest = self.digest(batch)
+        found = self.con.execute(
+            f"SELECT chain FROM batch_digests WHERE batch < {int(batch)} ORDER BY batch DESC LIMIT 1"
+        ).fetchone()
+        value = chain_value(CHAIN_GENESIS if found is None else str(found[0]), batch, digest)
+        self.con.execute(f"INSERT INTO batch_digests VALUES ({int(batch)}, {lit(digest)}, {lit(value)})")
+        return digest, value
 
     def _digest_sums(self, name: str, batch: int) -> tuple[int, int, int]:
         """(count, sum of hash high halves, sum of low halves) mod 2^64 of the versions visible as of `batch`:
@@ -260,10 +321,10 @@ class FactsStore:
                 n, hi, lo = n + an - sn, (hi + ahi - shi) % _TWO64, (lo + alo - slo) % _TWO64
             self.con.execute(f"INSERT INTO digest_sums VALUES ({int(batch)}, {lit(name)}, {n}, {hi}, {lo})")
 
-    def tampered_rows(self, as_of_batch: int) -> dict[str, int]:
-        """Rows visible as of the batch whose stored `_hash` no longer matches their content: an edit made
-        behind the ingest's back (`outcomes rerun`)."""
-        visible = self._visible_sql(as_of_batch)
+    def tampered_rows(self, as_of_batch: int | None) -> dict[str, int]:
+        """Rows visible as of the batch (None: every stored version) whose stored `_hash` no longer matches
+        their content: an edit made behind the ingest's back (`outcomes rerun`, `outcomes audit verify`)."""
+        visible = "TRUE" if as_of_batch is None else self._visible_sql(as_of_batch)
         return {
             name: int(
                 self.con.execute(
@@ -291,7 +352,12 @@ class FactsStore:
         try:
             if self.evidence_dir is not None:
                 self.evidence_dir.mkdir(parents=True, exist_ok=True)
-                con.execute(f"COPY ({union}) TO {lit(str(self._evidence_file(table)))} (FORMAT parquet)")
+                # written under a temporary name and renamed once complete: a process killed mid-write leaves
+                # a `.partial` file (`outcomes doctor` removes it), never a truncated file under the real name
+                final = self._evidence_file(table)
+                partial = final.with_name(final.name + PARTIAL_SUFFIX)
+                con.execute(f"COPY ({union}) TO {lit(str(partial))} (FORMAT parquet)")
+                os.replace(partial, final)
                 self._evidence_view(table)
             else:
                 # Naming each text column's compression (the one DuckDB settles on anyway) spares the write
@@ -305,6 +371,9 @@ class FactsStore:
                 con.execute(f'INSERT INTO "{table}" {union}')
         except BaseException:
             self.drop_table(table)
+            if self.evidence_dir is not None:
+                partial = self._evidence_file(table)
+                partial.with_name(partial.name + PARTIAL_SUFFIX).unlink(missing_ok=True)
             raise
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
@@ -357,6 +426,32 @@ class FactsStore:
     def evidence(self, table: str) -> ibis.Table:
         """A stored evidence table as an Ibis table."""
         return self.ibis().table(table)
+
+    def evidence_names(self) -> dict[str, list[str]]:
+        """What evidence the store holds, for `outcomes doctor`: views and tables named `evidence…`, the
+        Parquet files of the evidence folder, and the `.partial` files of writes that never finished."""
+        found = {
+            "tables": [
+                str(r[0])
+                for r in self.con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'evidence%' "
+                    "ORDER BY 1"
+                ).fetchall()
+            ],
+            "files": [],
+            "partial": [],
+        }
+        if self.evidence_dir is not None and self.evidence_dir.is_dir():
+            for p in sorted(self.evidence_dir.iterdir()):
+                if p.name.endswith(PARTIAL_SUFFIX):
+                    found["partial"].append(p.name)
+                elif p.suffix == ".parquet":
+                    found["files"].append(p.stem)
+        return found
+
+    def remove_partial(self, name: str) -> None:
+        if self.evidence_dir is not None and name.endswith(PARTIAL_SUFFIX) and "/" not in name:
+            (self.evidence_dir / name).unlink(missing_ok=True)
 
     def has_table(self, table: str) -> bool:
         found = self.con.execute(
@@ -737,6 +832,7 @@ class FactsStore:
             ],
         )
         self._keep_digest_sums(batch, table)
+        summary.digest, summary.facts_chain = self._keep_chain(batch)
         report("write", _WRITE_STEPS, _WRITE_STEPS)
         return summary
 
@@ -822,6 +918,20 @@ class FactsStore:
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _digest_text(sums: dict[str, tuple[int, int, int]]) -> str:
+    lines = [DIGEST_VERSION]
+    for name in ("interactions", "events"):
+        n, hi, lo = sums[name]
+        lines.append(f"{name} {n} {hi % _TWO64:016x} {lo % _TWO64:016x}")
+    text = "\n".join(lines) + "\n"
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def chain_value(previous: str, batch: int, digest: str) -> str:
+    body = json.dumps([CHAIN_VERSION, previous, int(batch), digest], separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
 
 
 def _check_timezone(con: duckdb.DuckDBPyConnection, path: Path, tz: str) -> None:

@@ -5,8 +5,8 @@
     open | answered --reject-->  rejected
 
 - The **opener** (buyer or provider) states a reason, optionally the interaction ids concerned and an amount
-  claimed (a positive decimal in the settlement's currency: a buyer claims it back, a provider claims it on
-  top).
+  claimed (a positive decimal in the settlement's currency, at most the disputed line's amount, its absolute
+  value for a negative line: a buyer claims it back, a provider claims it on top).
 - The **other party**, the one the dispute is raised against, answers it, accepts it or rejects it. An
   answer needs a note, a rejection needs a note (why), an acceptance may have one. A dispute is answered
   once; after that it is accepted or rejected.
@@ -200,7 +200,8 @@ def _ids(ids: Iterable[str] | str | None) -> list[str]:
 
 
 def _load(session: Session, dispute_id: int) -> tuple[Dispute, Settlement, str]:
-    dispute = session.get(Dispute, dispute_id, populate_existing=True)
+    # an id beyond 64 bits is no dispute (SQLite cannot even bind it)
+    dispute = session.get(Dispute, dispute_id, populate_existing=True) if 0 < dispute_id < 2**63 else None
     if dispute is None:
         raise LedgerError(f"no dispute {dispute_id} (see `outcomes dispute list`)")
     settlement = session.get(Settlement, dispute.settlement_id)
@@ -290,6 +291,14 @@ def open_dispute(
         raise LedgerError(
             f"{where} has no line {line_seq} ({have}; see `outcomes show {settlement.id}`)"
         )
+    claimed = _amount(amount, settlement.currency)
+    if claimed is not None and Decimal(claimed) > abs(Decimal(line.amount)):
+        # a claim is about what the line billed: more than the whole line is not a correction of it (a claim of
+        # 99,999,999 on a 28,412.40 line turned the next settlement into a credit note)
+        raise LedgerError(
+            f"amount claimed {claimed} {settlement.currency} is more than line {line_seq} of {where} billed "
+            f"({line.amount} {settlement.currency}); a dispute claims at most the whole line",
+        )
     at = audit.now_text()  # the dispute's opened_at and its `open` event's time are the same instant
     dispute = Dispute(
         settlement_id=settlement.id,
@@ -297,7 +306,7 @@ def open_dispute(
         opened_by=party,
         reason=text,
         interaction_ids=json.dumps(_ids(interaction_ids)),
-        amount_claimed=_amount(amount, settlement.currency),
+        amount_claimed=claimed,
         opened_at=at,
     )
     session.add(dispute)
@@ -409,7 +418,7 @@ def views(
         .order_by(Dispute.id)
     )
     if dispute_ids is not None:
-        q = q.where(Dispute.id.in_(list(dispute_ids)))
+        q = q.where(Dispute.id.in_([i for i in dispute_ids if 0 < i < 2**63]))  # beyond 64 bits: no dispute
     if contract is not None:
         q = q.where(Settlement.contract == contract)
     if settlement_id is not None:

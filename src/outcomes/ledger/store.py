@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from outcomes.contract import Contract, canonical_form, contract_hash, load_contract_text
-from outcomes.ledger import audit, migrations
+from outcomes.ledger import audit, coverage, migrations
 from outcomes.ledger import disputes as lifecycle
 from outcomes.ledger.errors import LedgerError
+from outcomes.ledger.heads import Head
 from outcomes.ledger.models import ContractVersion, Settlement, SettlementLine, SettlementOutcome
 
 # pg_advisory_xact_lock key of ledger writes (next to the migration lock's key)
@@ -55,6 +56,7 @@ class Ledger:
             self.engine.dispose()
             raise LedgerError(f"{_safe_url(url)}: {exc}") from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        audit.watch(self.sessions)  # every audit entry covers the rows its transaction wrote
 
     def close(self) -> None:
         self.engine.dispose()
@@ -162,7 +164,7 @@ class Ledger:
         text = str(ref)
         with self.session() as s:
             if text.isdigit():
-                row = s.get(Settlement, int(text))
+                row = s.get(Settlement, int(text)) if int(text) < 2**63 else None
             elif "/" in text:
                 contract_id, period = text.rsplit("/", 1)
                 row = s.execute(
@@ -242,9 +244,79 @@ class Ledger:
             lock_for_write(s)
             audit.append(s, "facts.ingest", f"{summary.get('kind')}:{summary.get('file')}", summary)
 
-    def verify_audit(self) -> audit.ChainReport:
+    def verify_audit(self, against: Head | None = None, keys: Sequence[str] = ()) -> audit.ChainReport:
+        """The chain, its recorded signatures, every covered row and (given) a kept head it must extend."""
         with self.session() as s:
-            return audit.verify(s)
+            return audit.verify(s, against, tuple(keys))
+
+    def audit_payloads(self, action: str) -> list[tuple[int, str]]:
+        """(seq, payload) of the entries of one action, oldest first."""
+        from outcomes.ledger.models import AuditEntry
+
+        with self.session() as s:
+            return [
+                (int(seq), str(p))
+                for seq, p in s.execute(
+                    select(AuditEntry.seq, AuditEntry.payload).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+                ).all()
+            ]
+
+    def head(self) -> Head:
+        """The chain's head: the last entry's sequence number and hash."""
+        with self.session() as s:
+            return audit.head_of(s)
+
+    def sign_head(self, private_key, party: str | None = None) -> Head:
+        """Sign the current head with a party's Ed25519 key and record the signed head in the chain."""
+        from outcomes.ledger import heads
+
+        with self.session() as s, s.begin():
+            lock_for_write(s)
+            signed = heads.sign(audit.head_of(s), private_key)
+            audit.append(
+                s,
+                "audit.sign",
+                f"head {signed.seq}" + (f" by the {party}" if party else ""),
+                {"seq": signed.seq, "hash": signed.hash, "key": signed.key, "signature": signed.signature,
+                 "party": party},
+            )
+        return signed
+
+    def settlement_head(self, settlement: Settlement) -> Head | None:
+        """The head right after a settlement was recorded (its `settlement.record` entry): the invoice prints
+        it, so that the counterparty keeps it."""
+        from outcomes.ledger.models import AuditEntry
+
+        with self.session() as s:
+            for e in s.execute(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.action == "settlement.record",
+                    AuditEntry.subject == f"{settlement.contract}/{settlement.period}",
+                )
+                .order_by(AuditEntry.seq)
+            ).scalars():
+                return Head(e.seq, e.hash)
+        return None
+
+    def settlement_row_problems(self, settlement: Settlement) -> list[str]:
+        """The settlement's own rows (itself, its lines, its outcomes) that differ from what the chain recorded."""
+        from outcomes.ledger.models import AuditEntry
+
+        keys = {coverage.row_key("settlements", [settlement.id])}
+        keys |= {coverage.row_key("settlement_lines", [ln.id]) for ln in settlement.lines}
+        keys |= {coverage.row_key("settlement_outcomes", [o.id]) for o in settlement.outcomes}
+        with self.session() as s:
+            entries = s.execute(
+                select(AuditEntry.seq, AuditEntry.action, AuditEntry.subject, AuditEntry.payload).order_by(
+                    AuditEntry.seq
+                )
+            ).all()
+            for e in entries:  # and the rows its entry recorded, in case some were deleted since
+                if e.action == "settlement.record" and e.subject == f"{settlement.contract}/{settlement.period}":
+                    keys |= set(coverage.vouched([(e.seq, e.payload)]))
+            payloads = [(e.seq, e.payload) for e in entries]
+            return [str(p) for p in coverage.check(s.connection(), payloads, only=keys)]
 
     # disputes (see outcomes.ledger.disputes for the lifecycle) --------------------------------------------
     def open_dispute(
@@ -292,7 +364,7 @@ class Ledger:
 
     def dispute(self, dispute_id: int) -> lifecycle.DisputeView:
         with self.session() as s:
-            found = lifecycle.views(s, dispute_ids=[dispute_id])
+            found = lifecycle.views(s, dispute_ids=[dispute_id]) if 0 < dispute_id < 2**63 else []
         if not found:
             raise LedgerError(f"no dispute {dispute_id} (see `outcomes dispute list`)")
         return found[0]

@@ -13,4 +13,6 @@ def app_from_environment() -> FastAPI:
     from outcomes.workspace import find_workspace
 
     secure = os.environ.get("OUTCOMES_SERVER_BEHIND_TLS") == "1"
-    return create_app(find_workspace(None), secure_cookies=secure, close_on_shutdown=True)
+    # the server is the workspace's one writer: it holds the workspace lock while it runs (docs/server.md)
+    ws = find_workspace(None, command="outcomes serve", wait=float(os.environ.get("OUTCOMES_WAIT") or 30))
+    return create_app(ws, secure_cookies=secure, close_on_shutdown=True)

@@ -154,6 +154,11 @@ class Invoice(BaseModel):
     lines: list[InvoiceLine]
     notices: list[dict[str, Any]]
     created_at: str | None = None
+    audit_head: str | None = Field(
+        None,
+        description="The audit chain's head right after this settlement was recorded (`SEQ HASH`): keep it; "
+        "`outcomes audit verify --against` proves the ledger still extends it",
+    )
 
 
 class SettlementSummary(BaseModel):

@@ -242,7 +242,7 @@ def settlement_page(request: Request, contract: str, period: str) -> Response:
         "settlement.html",
         who,
         contract=contract,
-        inv=_recorded(row),
+        inv=_recorded(row, request.app.state.writer.ledger),
         may_dispute=access.may("dispute_open"),
     )
 

@@ -78,13 +78,16 @@ def settle(request: Request, contract: str, body: m.SettleRequest, who: Who) -> 
         contract, body.period, provisional=body.provisional, actor=who.label
     )
     row = request.app.state.writer.ledger.settlement(result.settlement_id)
-    return _recorded(row)
+    return _recorded(row, request.app.state.writer.ledger)
 
 
-def _recorded(row) -> m.Invoice:
+def _recorded(row, ledger) -> m.Invoice:
     from outcomes.settlement.invoice import invoice_dict
 
-    return invoice(invoice_dict(row), row.created_at)
+    inv = invoice(invoice_dict(row), row.created_at)
+    head = ledger.settlement_head(row)
+    inv.audit_head = None if head is None else head.line()
+    return inv
 
 
 @router.get("", response_model=m.Page[m.SettlementSummary], responses=responses(400, 401, 404))
@@ -133,7 +136,7 @@ def settlements(
 def settlement(request: Request, contract: str, period: str, who: Who) -> m.Invoice:
     """A recorded settlement with its lines."""
     access = contract_access(request, contract, who)
-    return _recorded(settlement_row(request, access, period))
+    return _recorded(settlement_row(request, access, period), request.app.state.writer.ledger)
 
 
 def _line(row, n: int) -> tuple[Any, str]:
