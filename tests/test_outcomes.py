@@ -293,3 +293,106 @@ def test_settling_before_the_windows_close_is_refused_with_the_date(scenario):
     assert result.status == "provisional"
     f = s.fates("2026-10", provisional=True)
     assert f[("resolution", "a1")][0] == "pending"  # its 7 days have not been observed yet
+
+
+# --- scenarios a wrong count would slip through (issue 17: mutation testing) ----------------------
+
+
+def test_save_candidates_excluded_for_status_handler_and_customer(scenario):
+    # the save outcome has no repeat_contact: it still needs a customer (CRM events decide a save);
+    # saves may be handled by agent or bot unless `handled_by` says otherwise
+    s = scenario(SAVE_CONTRACT.replace("retained_for: 90d\n", "retained_for: 90d\n    handled_by: [agent]\n"))
+    s.rows("""
+        ok,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        open,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,open,agent,,,false,cancel,
+        bot,crm,c,bot,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,bot,,,false,cancel,
+        anon,crm,,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        blank,crm,d,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,,,,false,cancel,
+    """)
+    s.events("""
+        z,renewed,2027-03-01T00:00:00Z,,1.00
+    """)
+    saves = {k[1]: v[:2] for k, v in s.fates("2026-10").items() if k[0] == "save"}
+    assert saves == {
+        "ok": ("counted", None),
+        "open": ("excluded", "not_resolved"),
+        "bot": ("excluded", "not_handled_by"),
+        "anon": ("excluded", "unverifiable_customer"),
+        "blank": ("excluded", "not_handled_by"),
+    }
+
+
+def test_a_blank_handler_is_not_handled_by_and_a_blank_reopened_is_no_reopen(scenario):
+    s = scenario(CONTRACT)
+    s.rows("""
+        nohandler,crm,a,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,,,p,false,,
+        noreopen,crm,b,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,agent,,p,,,
+    """)
+    f = s.fates("2026-10")
+    assert f[("resolution", "nohandler")][:2] == ("excluded", "not_handled_by")
+    assert f[("resolution", "noreopen")][:2] == ("counted", None)
+    assert ("containment", "nohandler") not in f  # a blank handler is not the bot either
+
+
+def test_churn_at_the_edges_of_the_retention_window_and_revenue_dated_at_the_contact(scenario):
+    # saves need no churn in (closed_at, closed_at + 90 days]; the value is the revenue known at closed_at
+    s = scenario(SAVE_CONTRACT)
+    s.rows("""
+        same,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        last,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        after,crm,c,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+    """)
+    s.events("""
+        a,churned,2026-10-02T09:10:00Z,,
+        a,renewed,2026-10-02T09:10:00Z,,45.00
+        a,renewed,2026-10-02T09:10:01Z,,99.00
+        b,churned,2026-12-31T09:10:00Z,,
+        c,churned,2026-12-31T09:10:01Z,,
+        z,renewed,2027-03-01T00:00:00Z,,1.00
+    """)
+    f = s.fates("2026-10")
+    assert f[("save", "same")][:2] == ("counted", None)  # churned at the contact itself: not after it
+    assert f[("save", "last")][:2] == ("excluded", "churned")  # exactly 90 x 24 h later: inside the window
+    assert f[("save", "after")][:2] == ("counted", None)  # a second later: outside
+    table = s.settle("2026-10").measures[0].evidence_table
+    rows = (
+        s.ws.facts()
+        .con.execute(
+            f"SELECT interaction_id, value, churn_at FROM \"{table}\" WHERE outcome = 'save' ORDER BY 1"
+        )
+        .fetchall()
+    )
+    values = {i: (None if v is None else str(v), None if c is None else c.isoformat()) for i, v, c in rows}
+    assert values["same"] == ("45.00", None)  # revenue dated exactly closed_at is known at the contact
+    assert values["last"][1] == "2026-12-31T09:10:00"
+
+
+def test_a_window_ending_exactly_at_the_data_clock_is_decided(scenario):
+    s = scenario(CONTRACT)
+    # the contact feed's clock is the latest opening: exactly 7 days after a1 closed
+    s.rows(
+        """
+        a1,crm,a,chat,refunds,2026-10-30T09:00:00Z,2026-10-31T09:10:00Z,resolved,agent,,p,false,,
+        clock,crm,zz,chat,other,2026-11-07T09:10:00Z,,open,agent,,p,false,,
+    """,
+        clock=False,
+    )
+    # the period as a whole waits for 8 November; a1's own window is observed and decided
+    f = s.fates("2026-10", provisional=True)
+    assert f[("resolution", "a1")][:2] == ("counted", None)
+
+
+def test_a_later_contact_ingested_before_an_earlier_one_still_repeats_it(scenario):
+    s = scenario(CONTRACT)
+    s.rows("""
+        second,crm,a,chat,refunds,2026-10-05T09:00:00Z,2026-10-05T09:10:00Z,resolved,agent,,p,false,,
+    """)
+    s.rows(
+        """
+        first,crm,a,chat,refunds,2026-10-03T09:00:00Z,2026-10-03T09:10:00Z,resolved,agent,,p,false,,
+    """,
+        clock=False,
+    )
+    f = s.fates("2026-10")
+    assert f[("resolution", "first")][:3] == ("excluded", "repeat_contact", "second")
+    assert f[("resolution", "second")][:2] == ("counted", None)

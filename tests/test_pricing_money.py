@@ -99,3 +99,27 @@ def test_sum_amounts_uses_rounded_amounts():
         make_line("outcome_fee", "b", D("0.125"), "USD"),
     ]
     assert sum_amounts(lines) == D("0.24")  # not round(0.25)
+
+
+@pytest.mark.parametrize(("amount", "currency"), [("-0.001", "USD"), ("-0.4", "JPY"), ("-0.0004", "KWD")])
+def test_a_negative_amount_that_rounds_to_zero_loses_its_sign(amount, currency):
+    result = round_money(D(amount), currency)
+    assert result.is_zero() and not result.is_signed()  # D("-0.00") == D("0.00"): compare the sign itself
+    assert (
+        str(result) == money_text(result) == ("0" if currency == "JPY" else "0." + "0" * minor_unit(currency))
+    )
+
+
+def test_money_text_of_a_negative_zero_without_currency():
+    assert money_text(D("-0.000")) == "0.000"
+    assert money_text(D("-0.0001"), "USD") == "0.00"
+    assert money_text(D("-1.005"), "USD") == "-1.00"  # a real negative keeps its sign
+
+
+def test_total_is_exact_at_the_pricing_precision():
+    from outcomes.pricing.money import total
+
+    assert total([]) == 0
+    assert str(total([D("0.1"), D("0.2"), D("-0.05")])) == "0.25"
+    many = [D("1E-40"), D(10) ** 9]  # 50 digits keep both
+    assert total(many) - D(10) ** 9 == D("1E-40")
