@@ -218,7 +218,13 @@ def collect() -> dict[str, dict]:
     return out
 
 
-def _group(by_module: dict[str, dict], prefix: str) -> dict:
+# The money-critical core of pricing named in issue 17 (measured first; the rest of pricing/ after it).
+PRICING_CORE = tuple(
+    f"outcomes.pricing.{m}" for m in ("money", "tiers", "outcome_fee", "proration", "bounds", "credits")
+)
+
+
+def _group(by_module: dict[str, dict], prefix: str | tuple[str, ...]) -> dict:
     measured = [m for name, m in by_module.items() if name.startswith(prefix) and m.get("measured")]
     checked = sum(m["checked"] for m in measured)
     detected = sum(m["detected"] for m in measured)
@@ -241,6 +247,7 @@ def score() -> Path:
         "python": platform.python_version(),
         "target": TARGET,
         "command": "make mutation (python bench/mutation.py run; then score)",
+        "pricing_core": _group(by_module, PRICING_CORE),
         "pricing": _group(by_module, "outcomes.pricing."),
         "outcomes": _group(by_module, "outcomes.metrics.outcomes"),
         "modules": by_module,
@@ -265,7 +272,10 @@ def _markdown(r: dict) -> str:
         "",
         f"Target: {_pct(r['target'])} detected on each. Rerun: `make mutation` (docs/testing.md).",
         "",
-        f"- pricing ({r['pricing']['modules_measured']} modules measured): {_pct(r['pricing']['score'])} "
+        f"- pricing core (money, tiers, outcome_fee, proration, bounds, credits; "
+        f"{r['pricing_core']['modules_measured']} of 6 measured): {_pct(r['pricing_core']['score'])} "
+        f"({r['pricing_core']['detected']} of {r['pricing_core']['checked']})",
+        f"- pricing/ ({r['pricing']['modules_measured']} modules measured): {_pct(r['pricing']['score'])} "
         f"({r['pricing']['detected']} of {r['pricing']['checked']})",
         f"- metrics/outcomes.py: {_pct(r['outcomes']['score'])} "
         f"({r['outcomes']['detected']} of {r['outcomes']['checked']})",
@@ -312,7 +322,9 @@ def main() -> None:
         for name in args.module or []:
             if name not in known:
                 parser.error(f"{name} is not a mutated module; one of {', '.join(known)}")
-        run(args.module or known, max(1, args.max_children), args.recheck_survivors)
+        # the money-critical core first, so an interrupted run has measured what matters most
+        order = sorted(known, key=lambda m: (m not in PRICING_CORE, group_of(m) != "outcomes"))
+        run(args.module or order, max(1, args.max_children), args.recheck_survivors)
         score()
     else:
         score()

@@ -259,11 +259,31 @@ def test_tiers_name_what_is_wrong_with_them():
         graduated(1, [{"unit": 1.5}])
     with pytest.raises(TypeError, match="must be a Decimal"):
         volume(1, [{"up_to": 3, "unit": "2"}, {"unit": D(1)}])
+    with pytest.raises(TypeError, match=r"a unit price must be a Decimal, got 0\.99"):
+        flat(1, 0.99)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="tier 2: up_to 3 must be greater than 5"):
         graduated(1, [{"up_to": 5, "unit": D(1)}, {"up_to": 3, "unit": D(1)}, {"unit": D(1)}])
     with pytest.raises(ValueError, match="tier 1: up_to 0 must be greater than 0"):
         graduated(0, [{"up_to": 0, "unit": D(1)}, {"unit": D(1)}])
     with pytest.raises(ValueError, match="tier 1 has no up_to but is not the last tier"):
         volume(1, [{"unit": D(1)}, {"unit": D(1)}])
-    with pytest.raises(ValueError, match=r"count 11 exceeds the last tier \(up_to 10\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"count 11 exceeds the last tier \(up_to 10\); the contract sets no price for the units above",
+    ):
         volume(11, [{"up_to": 10, "unit": D(1)}])
+
+
+def test_a_minimum_above_the_maximum_is_capped_by_the_maximum_applied_last():
+    # validation refuses such a contract; should one get through (a contract registered before the check),
+    # the maximum wins: it is applied to the sum after the minimum's top-up
+    c = contract('pricing: {base_fee: "1000.00", minimum: "1500.00", maximum: "2000.00"}')
+    c = c.model_copy(update={"pricing": c.pricing.model_copy(update={"minimum": D("2500.00")})})
+    priced = price_period(c, month("2026-05"), {})
+    assert [(ln.kind, ln.amount) for ln in priced.lines] == [
+        ("base_fee", D("1000.00")),
+        ("minimum", D("1500.00")),
+        ("maximum", D("-500.00")),
+    ]
+    assert priced.period_base == D("2000.00")
+    assert priced.lines[2].details["sum_before"] == D("2500.00")
