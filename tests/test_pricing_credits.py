@@ -220,7 +220,7 @@ def test_earn_back_status():
     assert earn_back_status([True, None], 2).met_periods == 1
     assert earn_back_status([True, True, False], 2) == earn_back_status([True, True], 2)
     assert earn_back_status([True, False], 2).state == "forfeited"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="earn_back periods must be at least 1, got 0"):
         earn_back_status([True], 0)
 
 
@@ -288,6 +288,22 @@ measures:
   - {metric: c, target: ">= 1", weight: "0.48"}
 """
 )
+
+
+def test_the_largest_credit_gives_back_the_cent_wherever_its_measure_stands():
+    sl = levels(
+        """
+at_risk: "0.10"
+measures:
+  - {metric: c, target: ">= 1", weight: "0.48", workflows: [card_disputes, tech]}
+  - {metric: a, target: ">= 1", weight: "0.26"}
+  - {metric: b, target: ">= 1", weight: "0.26"}
+"""
+    )
+    credits = service_credits(sl, [result(sl, i, False) for i in range(3)], D("1.00"), "USD")
+    assert [c.amount for c in credits] == [D("-0.04"), D("-0.03"), D("-0.03")]  # the first measure is largest
+    assert credits[0].label == "service credit: c (card_disputes, tech)"
+    assert credits[0].workflows == ("card_disputes", "tech")
 
 
 def test_the_largest_credit_gives_back_the_cent_cap_rounding_added():
