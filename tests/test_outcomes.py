@@ -396,3 +396,44 @@ def test_a_later_contact_ingested_before_an_earlier_one_still_repeats_it(scenari
     f = s.fates("2026-10")
     assert f[("resolution", "first")][:3] == ("excluded", "repeat_contact", "second")
     assert f[("resolution", "second")][:2] == ("counted", None)
+
+
+@pytest.mark.parametrize(
+    ("save_keys", "pending_until"),
+    [
+        # no contact window: the save waits for the CRM feed to pass closed_at + retained_for
+        ("retained_for: 90d", "2026-12-31 09:10:00"),
+        # a repeat window longer than the retention: the later of the two
+        (
+            "retained_for: 2d\n    repeat_contact: {within: 7d, same: [customer], channels: any}",
+            "2026-10-09 09:10:00",
+        ),
+        # a retention longer than the repeat window
+        (
+            "retained_for: 90d\n    repeat_contact: {within: 7d, same: [customer], channels: any}",
+            "2026-12-31 09:10:00",
+        ),
+    ],
+)
+def test_a_pending_save_says_until_when_it_waits(scenario, save_keys, pending_until):
+    s = scenario(SAVE_CONTRACT.replace("retained_for: 90d", save_keys))
+    s.rows(
+        """
+        k1,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        later,crm,zz,chat,general,2026-10-03T09:00:00Z,,open,agent,,,false,,
+    """,
+        clock=False,
+    )
+    s.events("""
+        a,renewed,2026-10-03T00:00:00Z,,70.00
+    """)
+    result = s.settle("2026-10", provisional=True)
+    rows = (
+        s.ws.facts()
+        .con.execute(
+            f'SELECT status, reason, CAST(pending_until AS VARCHAR) FROM "{result.measures[0].evidence_table}" '
+            "WHERE outcome = 'save'"
+        )
+        .fetchall()
+    )
+    assert rows == [("pending", None, pending_until)]
