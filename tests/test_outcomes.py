@@ -437,3 +437,27 @@ def test_a_pending_save_says_until_when_it_waits(scenario, save_keys, pending_un
         .fetchall()
     )
     assert rows == [("pending", None, pending_until)]
+
+
+def test_a_customer_is_saved_on_the_last_qualifying_contact_by_close_then_opening_then_id(scenario):
+    s = scenario(SAVE_CONTRACT)
+    s.rows("""
+        a1,crm,a,voice,retention,2026-10-02T08:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        a2,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        b2,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        b1,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        c1,crm,c,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        c2,crm,c,voice,retention,2026-10-05T09:00:00Z,2026-10-05T09:10:00Z,abandoned,agent,,,false,cancel,
+    """)
+    s.events("""
+        z,renewed,2027-03-01T00:00:00Z,,1.00
+    """)
+    saves = {k[1]: v[:2] for k, v in s.fates("2026-10").items() if k[0] == "save"}
+    assert saves == {
+        "a1": ("excluded", "duplicate_save"),  # closed the same second as a2, opened earlier
+        "a2": ("counted", None),
+        "b1": ("excluded", "duplicate_save"),  # same opening and close: the larger id is the last
+        "b2": ("counted", None),
+        "c1": ("counted", None),  # c's later contact does not qualify, so it takes nothing from c1
+        "c2": ("excluded", "not_resolved"),
+    }
