@@ -156,8 +156,10 @@ def prepare(group: str) -> Path:
 
 def recheck_survivors(names: list[str]) -> None:
     """Forget the survivors of `names`, so the next run tests them again (after tests were added: mutmut keeps
-    a verdict until the mutated function's code changes, not when a test is added)."""
+    a verdict until the mutated function's code changes, not when a test is added), and which test calls
+    which function, so tests that were changed are mapped again."""
     for name in names:
+        (SCRATCH / group_of(name) / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
         meta = _meta(name)
         if not meta.exists():
             continue
@@ -213,9 +215,21 @@ def collect() -> dict[str, dict]:
             "detected": detected,
             "score": round(detected / checked, 4) if checked else None,
             "by_status": dict(sorted(counts.items())),
-            "survivors": sorted(k for k, s in statuses.items() if s not in DETECTED | UNCHECKED),
+            "survivors": {
+                k: _change(name, k) for k, s in sorted(statuses.items()) if s not in DETECTED | UNCHECKED
+            },
         }
     return out
+
+
+def _change(module: str, mutant: str) -> str:
+    """The mutant's change, as the removed and added source lines (`mutmut show`)."""
+    mutmut = Path(sys.executable).with_name("mutmut")
+    shown = subprocess.run(
+        [str(mutmut), "show", mutant], cwd=SCRATCH / group_of(module), capture_output=True, text=True
+    ).stdout.splitlines()
+    changed = [ln for ln in shown if ln[:2] in ("- ", "+ ") and not ln.startswith(("--- ", "+++ "))]
+    return " / ".join(ln[0] + " " + ln[1:].strip() for ln in changed)
 
 
 # The money-critical core of pricing named in issue 17 (measured first; the rest of pricing/ after it).
@@ -291,14 +305,10 @@ def _markdown(r: dict) -> str:
             f"| {name} | {m['mutants']} | {m['checked']} | {m['detected']} | {_pct(m['score'])} "
             f"| {len(m['survivors'])} |"
         )
-    survivors = [s for m in r["modules"].values() for s in m.get("survivors", [])]
+    survivors = [(s, c) for m in r["modules"].values() for s, c in m.get("survivors", {}).items()]
     if survivors:
-        rows += [
-            "",
-            "Survivors (each is listed in docs/testing.md with why it is equivalent, or is a gap):",
-            "",
-        ]
-        rows += [f"- `{s}`" for s in survivors]
+        rows += ["", "Survivors (docs/testing.md says why each is equivalent, or names it a gap):", ""]
+        rows += [f"- `{s}`: `{c}`" for s, c in survivors]
     return "\n".join(rows) + "\n"
 
 
