@@ -289,3 +289,30 @@ def test_a_minimum_above_the_maximum_is_capped_by_the_maximum_applied_last():
     ]
     assert priced.period_base == D("2000.00")
     assert priced.lines[2].details["sum_before"] == D("2500.00")
+
+
+# --- value share: a share of less than one unit of excess, and its evidence -----------------------
+
+
+def test_a_value_share_on_an_excess_below_one_is_billed_with_its_details():
+    line = value_share_line(contract(PRORATED_GLIDE), month("2026-02"), D("3100.50"))
+    assert line is not None
+    # 0.10 x (3100.50 - 3100.00): fifty cents of excess still earn their share
+    assert (line.kind, line.label, line.amount, line.unrounded) == (
+        "value_share", "value share (revenue_retained)", D("0.05"), D("0.050"),
+    )  # fmt: skip
+    assert line.details == {
+        "metric": "revenue_retained",
+        "value": D("3100.50"),
+        "share": D("0.10"),
+        "baseline": D("3100.00"),
+        "term_days": 28,
+        "period_days": 28,
+        "proration": "28/28",
+        "proration_decimal": D("1.000000"),
+        "prorated_baseline": D("3100.00"),
+        "excess": D("0.50"),
+        "status": "above_baseline",
+    }
+    with pytest.raises(TypeError, match=r"^value must be a Decimal, got 3100\.5$"):
+        value_share_line(contract(PRORATED_GLIDE), month("2026-02"), 3100.5)  # type: ignore[arg-type]
