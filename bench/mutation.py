@@ -131,15 +131,17 @@ def prepare(group: str) -> Path:
                 continue
             rel = path.relative_to(ROOT)
             text = path.read_bytes()
-            if path.suffix == ".py" and any(fnmatch(rel.as_posix(), p) for p in spec["only_mutate"]):
+            mutated = path.suffix == ".py" and any(fnmatch(rel.as_posix(), p) for p in spec["only_mutate"])
+            if mutated:
                 text = undecorate(text.decode()).encode()
             target = scratch / rel
             if not target.exists() or target.read_bytes() != text:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(text)
-                stale = mutants / rel  # mutmut copies a source once; a changed one must be copied again
-                stale.unlink(missing_ok=True)
-                Path(str(stale) + ".meta").unlink(missing_ok=True)
+                if not mutated:
+                    # mutmut copies other files once; a mutated one newer than its mutants is mutated again,
+                    # keeping the verdicts of the functions that did not change
+                    (mutants / rel).unlink(missing_ok=True)
     config = _config() | {
         "only_mutate": spec["only_mutate"],
         "pytest_add_cli_args_test_selection": spec["tests"],

@@ -97,10 +97,11 @@ def _needs_customer(o: Outcome) -> bool:
 
 
 def _candidate_filter(o: Outcome, t: ibis.Table) -> ibis.Value:
+    # only ever used in a filter, where a null handler or intent compares as not a candidate
     if o.kind == "containment":
-        return t.handled_by.fill_null("") == "bot"
+        return t.handled_by == "bot"
     if o.kind == "save":
-        return t.intent.fill_null("") == "cancel"
+        return t.intent == "cancel"
     return ibis.literal(True)
 
 
@@ -121,7 +122,7 @@ def _base_reason(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Value:
     rule = RepeatRule.of(o)
     if rule is not None:
         checks.append((repeated(t, rule), "repeat_contact"))
-    return ibis.cases(*checks, else_=ibis.null("string"))
+    return ibis.cases(*checks)  # no reason: null
 
 
 def evidence(
@@ -150,15 +151,10 @@ def evidence(
             t = t.filter(t.customer_id.isnull() | t.customer_id.isin(cand.customer_id))
         t = with_next_contact(contract, rule, t)
     else:
-        t = t.mutate(repeat_id=ibis.null("string"), repeat_opened_at=ibis.null("timestamp"))
+        t = t.mutate(repeat_id=ibis.null("string"))
     t = t.filter(closed_in(t, window) & _candidate_filter(o, t))
     t = t.mutate(reason=_base_reason(contract, o, t))
-    t = t.mutate(
-        repeat_id=ibis.ifelse(t.reason == "repeat_contact", t.repeat_id, ibis.null("string")),
-        repeat_opened_at=ibis.ifelse(
-            t.reason == "repeat_contact", t.repeat_opened_at, ibis.null("timestamp")
-        ),
-    )
+    t = t.mutate(repeat_id=ibis.ifelse(t.reason == "repeat_contact", t.repeat_id, ibis.null("string")))
     pending_until = ibis.null("timestamp")
     if rule is not None:
         pending_until = window_end(t.closed_at, rule)
