@@ -461,3 +461,30 @@ def test_a_customer_is_saved_on_the_last_qualifying_contact_by_close_then_openin
         "c1": ("counted", None),  # c's later contact does not qualify, so it takes nothing from c1
         "c2": ("excluded", "not_resolved"),
     }
+
+
+def test_only_a_pending_row_says_until_when_and_the_evidence_has_one_schema(scenario):
+    s = scenario(CONTRACT)
+    s.rows(
+        """
+        done,crm,a,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,agent,,p,false,,
+        wait,crm,b,chat,refunds,2026-10-30T09:00:00Z,2026-10-30T09:10:00Z,resolved,agent,,p,false,,
+        late,crm,c,chat,refunds,2026-11-02T09:00:00Z,,open,agent,,p,false,,
+    """,
+        clock=False,
+    )
+    table = s.settle("2026-10", provisional=True).measures[0].evidence_table
+    con = s.ws.facts().con
+    rows = con.execute(
+        f'SELECT interaction_id, status, CAST(pending_until AS VARCHAR) FROM "{table}" '
+        "WHERE outcome = 'resolution' ORDER BY 1"
+    ).fetchall()
+    # done's window ended 8 October, observed (the clock is 2 November): counted, nothing to wait for
+    assert rows == [("done", "counted", None), ("wait", "pending", "2026-11-06 09:10:00")]
+    types = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall())
+    assert {k: types[k] for k in ("closed_at", "churn_at", "pending_until", "value")} == {
+        "closed_at": "TIMESTAMP",
+        "churn_at": "TIMESTAMP",
+        "pending_until": "TIMESTAMP",
+        "value": "DECIMAL(18,2)",
+    }
