@@ -72,7 +72,10 @@ _FACT_COLUMNS = (
     "intent",
 )
 
+# The types of the evidence, whatever the outcome: the nulls of the columns an outcome does not use are cast
+# here once (one schema for every outcome, so the evidence of all outcomes can live in one table).
 EVIDENCE_TYPES = {
+    "repeat_id": "string",
     "closed_at": "timestamp",
     "churn_at": "timestamp",
     "pending_until": "timestamp",
@@ -151,21 +154,20 @@ def evidence(
             t = t.filter(t.customer_id.isnull() | t.customer_id.isin(cand.customer_id))
         t = with_next_contact(contract, rule, t)
     else:
-        t = t.mutate(repeat_id=ibis.null("string"))
+        t = t.mutate(repeat_id=None)
     t = t.filter(closed_in(t, window) & _candidate_filter(o, t))
     t = t.mutate(reason=_base_reason(contract, o, t))
-    t = t.mutate(repeat_id=ibis.ifelse(t.reason == "repeat_contact", t.repeat_id, ibis.null("string")))
-    pending_until = ibis.null("timestamp")
+    t = t.mutate(repeat_id=ibis.ifelse(t.reason == "repeat_contact", t.repeat_id, None))
     if rule is not None:
         pending_until = window_end(t.closed_at, rule)
-        t = t.mutate(pending_until=ibis.ifelse(t.reason.isnull(), pending_until, ibis.null("timestamp")))
+        t = t.mutate(pending_until=ibis.ifelse(t.reason.isnull(), pending_until, None))
         t = t.mutate(waiting=not_observed(t.pending_until, clocks.contacts))
     else:
-        t = t.mutate(pending_until=ibis.null("timestamp"), waiting=ibis.literal(False))
+        t = t.mutate(pending_until=None, waiting=ibis.literal(False))
     if o.kind == "save":
         t = _save_fate(o, t, events, clocks)
     else:
-        t = t.mutate(churn_at=ibis.null("timestamp"), value=ibis.null("decimal(18, 2)"))
+        t = t.mutate(churn_at=None, value=None)
     status = ibis.cases(
         (t.reason.notnull(), "excluded"),
         (t.waiting, "pending"),
@@ -174,7 +176,7 @@ def evidence(
     t = t.mutate(
         outcome=ibis.literal(name),
         status=status,
-        pending_until=ibis.ifelse(status == "pending", t.pending_until, ibis.null("timestamp")),
+        pending_until=ibis.ifelse(status == "pending", t.pending_until, None),
     )
     # One schema for every outcome, so the evidence of all outcomes can live in one table.
     return t.select(*EVIDENCE_COLUMNS).cast(EVIDENCE_TYPES)
