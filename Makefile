@@ -13,7 +13,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile -rs
 DEMO   := demo
 DEMO_CONTACTS ?= 100000
 
-.PHONY: setup setup-dev demo demo-real test test-fast lint bench bench-integrity bench-transcripts bench-server bench-lift docs clean
+.PHONY: setup setup-dev demo demo-real test test-fast lint mutation bench bench-integrity bench-transcripts bench-server bench-lift docs clean
 
 $(VENV)/bin/python:
 	@echo "outcomes: creating the virtualenv $(VENV) with $(PYTHON) (Python >= 3.11)"
@@ -69,6 +69,13 @@ test: setup-dev lint
 # The inner loop: the core without Spark, PostgreSQL, the browser or the slow real-data tests (< 90 s).
 test-fast: setup-dev
 	$(PYTEST) -m "not spark and not postgres and not browser and not slow"
+
+# Mutation testing of pricing/ and metrics/outcomes.py (about 35 minutes; not part of `make test`): the share of
+# wrong versions of the money-critical code the tests catch, per module, in bench/results/mutation-*.md
+# (docs/testing.md). MUTATION_ARGS="--module outcomes.pricing.money --max-children 1" narrows it.
+MUTATION_ARGS ?=
+mutation: setup-dev
+	$(BIN)/python bench/mutation.py run $(MUTATION_ARGS)
 
 bench: setup-dev
 	$(BIN)/python bench/run.py

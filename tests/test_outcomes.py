@@ -293,3 +293,198 @@ def test_settling_before_the_windows_close_is_refused_with_the_date(scenario):
     assert result.status == "provisional"
     f = s.fates("2026-10", provisional=True)
     assert f[("resolution", "a1")][0] == "pending"  # its 7 days have not been observed yet
+
+
+# --- scenarios a wrong count would slip through (issue 17: mutation testing) ----------------------
+
+
+def test_save_candidates_excluded_for_status_handler_and_customer(scenario):
+    # the save outcome has no repeat_contact: it still needs a customer (CRM events decide a save);
+    # saves may be handled by agent or bot unless `handled_by` says otherwise
+    s = scenario(SAVE_CONTRACT.replace("retained_for: 90d\n", "retained_for: 90d\n    handled_by: [agent]\n"))
+    s.rows("""
+        ok,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        open,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,open,agent,,,false,cancel,
+        bot,crm,c,bot,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,bot,,,false,cancel,
+        anon,crm,,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        blank,crm,d,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,,,,false,cancel,
+    """)
+    s.events("""
+        z,renewed,2027-03-01T00:00:00Z,,1.00
+    """)
+    saves = {k[1]: v[:2] for k, v in s.fates("2026-10").items() if k[0] == "save"}
+    assert saves == {
+        "ok": ("counted", None),
+        "open": ("excluded", "not_resolved"),
+        "bot": ("excluded", "not_handled_by"),
+        "anon": ("excluded", "unverifiable_customer"),
+        "blank": ("excluded", "not_handled_by"),
+    }
+
+
+def test_a_blank_handler_is_not_handled_by_and_a_blank_reopened_is_no_reopen(scenario):
+    s = scenario(CONTRACT)
+    s.rows("""
+        nohandler,crm,a,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,,,p,false,,
+        noreopen,crm,b,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,agent,,p,,,
+    """)
+    f = s.fates("2026-10")
+    assert f[("resolution", "nohandler")][:2] == ("excluded", "not_handled_by")
+    assert f[("resolution", "noreopen")][:2] == ("counted", None)
+    assert ("containment", "nohandler") not in f  # a blank handler is not the bot either
+
+
+def test_churn_at_the_edges_of_the_retention_window_and_revenue_dated_at_the_contact(scenario):
+    # saves need no churn in (closed_at, closed_at + 90 days]; the value is the revenue known at closed_at
+    s = scenario(SAVE_CONTRACT)
+    s.rows("""
+        same,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        last,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        after,crm,c,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+    """)
+    s.events("""
+        a,churned,2026-10-02T09:10:00Z,,
+        a,renewed,2026-10-02T09:10:00Z,,45.00
+        a,renewed,2026-10-02T09:10:01Z,,99.00
+        b,churned,2026-12-31T09:10:00Z,,
+        c,churned,2026-12-31T09:10:01Z,,
+        z,renewed,2027-03-01T00:00:00Z,,1.00
+    """)
+    f = s.fates("2026-10")
+    assert f[("save", "same")][:2] == ("counted", None)  # churned at the contact itself: not after it
+    assert f[("save", "last")][:2] == ("excluded", "churned")  # exactly 90 x 24 h later: inside the window
+    assert f[("save", "after")][:2] == ("counted", None)  # a second later: outside
+    table = s.settle("2026-10").measures[0].evidence_table
+    rows = (
+        s.ws.facts()
+        .con.execute(
+            f"SELECT interaction_id, value, churn_at FROM \"{table}\" WHERE outcome = 'save' ORDER BY 1"
+        )
+        .fetchall()
+    )
+    values = {i: (None if v is None else str(v), None if c is None else c.isoformat()) for i, v, c in rows}
+    assert values["same"] == ("45.00", None)  # revenue dated exactly closed_at is known at the contact
+    assert values["last"][1] == "2026-12-31T09:10:00"
+
+
+def test_a_window_ending_exactly_at_the_data_clock_is_decided(scenario):
+    s = scenario(CONTRACT)
+    # the contact feed's clock is the latest opening: exactly 7 days after a1 closed
+    s.rows(
+        """
+        a1,crm,a,chat,refunds,2026-10-30T09:00:00Z,2026-10-31T09:10:00Z,resolved,agent,,p,false,,
+        clock,crm,zz,chat,other,2026-11-07T09:10:00Z,,open,agent,,p,false,,
+    """,
+        clock=False,
+    )
+    # the period as a whole waits for 8 November; a1's own window is observed and decided
+    f = s.fates("2026-10", provisional=True)
+    assert f[("resolution", "a1")][:2] == ("counted", None)
+
+
+def test_a_later_contact_ingested_before_an_earlier_one_still_repeats_it(scenario):
+    s = scenario(CONTRACT)
+    s.rows("""
+        second,crm,a,chat,refunds,2026-10-05T09:00:00Z,2026-10-05T09:10:00Z,resolved,agent,,p,false,,
+    """)
+    s.rows(
+        """
+        first,crm,a,chat,refunds,2026-10-03T09:00:00Z,2026-10-03T09:10:00Z,resolved,agent,,p,false,,
+    """,
+        clock=False,
+    )
+    f = s.fates("2026-10")
+    assert f[("resolution", "first")][:3] == ("excluded", "repeat_contact", "second")
+    assert f[("resolution", "second")][:2] == ("counted", None)
+
+
+@pytest.mark.parametrize(
+    ("save_keys", "pending_until"),
+    [
+        # no contact window: the save waits for the CRM feed to pass closed_at + retained_for
+        ("retained_for: 90d", "2026-12-31 09:10:00"),
+        # a repeat window longer than the retention: the later of the two
+        (
+            "retained_for: 2d\n    repeat_contact: {within: 7d, same: [customer], channels: any}",
+            "2026-10-09 09:10:00",
+        ),
+        # a retention longer than the repeat window
+        (
+            "retained_for: 90d\n    repeat_contact: {within: 7d, same: [customer], channels: any}",
+            "2026-12-31 09:10:00",
+        ),
+    ],
+)
+def test_a_pending_save_says_until_when_it_waits(scenario, save_keys, pending_until):
+    s = scenario(SAVE_CONTRACT.replace("retained_for: 90d", save_keys))
+    s.rows(
+        """
+        k1,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        later,crm,zz,chat,general,2026-10-03T09:00:00Z,,open,agent,,,false,,
+    """,
+        clock=False,
+    )
+    s.events("""
+        a,renewed,2026-10-03T00:00:00Z,,70.00
+    """)
+    result = s.settle("2026-10", provisional=True)
+    rows = (
+        s.ws.facts()
+        .con.execute(
+            f'SELECT status, reason, CAST(pending_until AS VARCHAR) FROM "{result.measures[0].evidence_table}" '
+            "WHERE outcome = 'save'"
+        )
+        .fetchall()
+    )
+    assert rows == [("pending", None, pending_until)]
+
+
+def test_a_customer_is_saved_on_the_last_qualifying_contact_by_close_then_opening_then_id(scenario):
+    s = scenario(SAVE_CONTRACT)
+    s.rows("""
+        a1,crm,a,voice,retention,2026-10-02T08:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        a2,crm,a,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        b2,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        b1,crm,b,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        c1,crm,c,voice,retention,2026-10-02T09:00:00Z,2026-10-02T09:10:00Z,resolved,agent,,,false,cancel,
+        c2,crm,c,voice,retention,2026-10-05T09:00:00Z,2026-10-05T09:10:00Z,abandoned,agent,,,false,cancel,
+    """)
+    s.events("""
+        z,renewed,2027-03-01T00:00:00Z,,1.00
+    """)
+    saves = {k[1]: v[:2] for k, v in s.fates("2026-10").items() if k[0] == "save"}
+    assert saves == {
+        "a1": ("excluded", "duplicate_save"),  # closed the same second as a2, opened earlier
+        "a2": ("counted", None),
+        "b1": ("excluded", "duplicate_save"),  # same opening and close: the larger id is the last
+        "b2": ("counted", None),
+        "c1": ("counted", None),  # c's later contact does not qualify, so it takes nothing from c1
+        "c2": ("excluded", "not_resolved"),
+    }
+
+
+def test_only_a_pending_row_says_until_when_and_the_evidence_has_one_schema(scenario):
+    s = scenario(CONTRACT)
+    s.rows(
+        """
+        done,crm,a,chat,refunds,2026-10-01T09:00:00Z,2026-10-01T09:10:00Z,resolved,agent,,p,false,,
+        wait,crm,b,chat,refunds,2026-10-30T09:00:00Z,2026-10-30T09:10:00Z,resolved,agent,,p,false,,
+        late,crm,c,chat,refunds,2026-11-02T09:00:00Z,,open,agent,,p,false,,
+    """,
+        clock=False,
+    )
+    table = s.settle("2026-10", provisional=True).measures[0].evidence_table
+    con = s.ws.facts().con
+    rows = con.execute(
+        f'SELECT interaction_id, status, CAST(pending_until AS VARCHAR) FROM "{table}" '
+        "WHERE outcome = 'resolution' ORDER BY 1"
+    ).fetchall()
+    # done's window ended 8 October, observed (the clock is 2 November): counted, nothing to wait for
+    assert rows == [("done", "counted", None), ("wait", "pending", "2026-11-06 09:10:00")]
+    types = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall())
+    assert {k: types[k] for k in ("closed_at", "churn_at", "pending_until", "value")} == {
+        "closed_at": "TIMESTAMP",
+        "churn_at": "TIMESTAMP",
+        "pending_until": "TIMESTAMP",
+        "value": "DECIMAL(18,2)",
+    }

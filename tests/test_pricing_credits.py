@@ -7,7 +7,13 @@ from ruamel.yaml import YAML
 
 from outcomes.contract.schema import Automation, Contract, ServiceLevels
 from outcomes.period import Period
-from outcomes.pricing.credits import MeasureResult, earn_back, earn_back_status, service_credits
+from outcomes.pricing.credits import (
+    EarnBackStatus,
+    MeasureResult,
+    earn_back,
+    earn_back_status,
+    service_credits,
+)
 from outcomes.pricing.period_total import finish_period, price_period
 from outcomes.pricing.productivity import productivity_line
 
@@ -214,7 +220,7 @@ def test_earn_back_status():
     assert earn_back_status([True, None], 2).met_periods == 1
     assert earn_back_status([True, True, False], 2) == earn_back_status([True, True], 2)
     assert earn_back_status([True, False], 2).state == "forfeited"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="earn_back periods must be at least 1, got 0"):
         earn_back_status([True], 0)
 
 
@@ -250,3 +256,158 @@ def test_productivity_share_inputs():
     assert line.details["excess_contained"] == D("100.00")
     with pytest.raises(ValueError):
         productivity_line(AUTOMATION, -1, 10, "USD")
+
+
+# --- scenarios a wrong credit would slip through (issue 17: mutation testing) ----------------------
+
+
+def test_a_measure_without_data_does_not_stop_the_next_miss_from_being_credited():
+    sl = levels(NO_DATA.format(policy="ignore"))
+    results = [MeasureResult(0, "csat_top2box", sl.measures[0].target, None, None), result(sl, 1, False)]
+    (credit,) = service_credits(sl, results, D("10000.00"), "USD")
+    # 0.5 x 0.10 x 10000 for the missed qa_score; csat_top2box had no data and `ignore` gives it nothing
+    assert (credit.amount, credit.details["measure"], credit.details["status"]) == (D("-500.00"), 1, "missed")
+
+
+@pytest.mark.parametrize("base", ["0.00", "-250.00"])
+def test_a_miss_on_a_period_base_of_zero_or_less_credits_nothing(base):
+    results = [result(THREE, 0, False), result(THREE, 1, False), result(THREE, 2, True)]
+    credits = service_credits(THREE, results, D(base), "USD")
+    assert [c.amount for c in credits] == [D("0.00"), D("0.00")]
+    assert not any(c.amount.is_signed() for c in credits)  # 0.00, never -0.00
+    assert [c.to_dict()["amount"] for c in credits] == ["0.00", "0.00"]
+    assert credits[0].details["period_base"] == D(base)  # shown as given, credited on max(base, 0)
+
+
+UNTIED = levels(
+    """
+at_risk: "0.10"
+measures:
+  - {metric: a, target: ">= 1", weight: "0.26"}
+  - {metric: b, target: ">= 1", weight: "0.26"}
+  - {metric: c, target: ">= 1", weight: "0.48"}
+"""
+)
+
+
+def test_the_largest_credit_gives_back_the_cent_wherever_its_measure_stands():
+    sl = levels(
+        """
+at_risk: "0.10"
+measures:
+  - {metric: c, target: ">= 1", weight: "0.48", workflows: [card_disputes, tech]}
+  - {metric: a, target: ">= 1", weight: "0.26"}
+  - {metric: b, target: ">= 1", weight: "0.26"}
+"""
+    )
+    credits = service_credits(sl, [result(sl, i, False) for i in range(3)], D("1.00"), "USD")
+    assert [c.amount for c in credits] == [D("-0.04"), D("-0.03"), D("-0.03")]  # the first measure is largest
+    assert credits[0].label == "service credit: c (card_disputes, tech)"
+    assert credits[0].workflows == ("card_disputes", "tech")
+
+
+def test_the_largest_credit_gives_back_the_cent_cap_rounding_added():
+    credits = service_credits(UNTIED, [result(UNTIED, i, False) for i in range(3)], D("1.00"), "USD")
+    # 0.026, 0.026 and 0.048 sum to the cap of 0.10 but round to 0.03 + 0.03 + 0.05 = 0.11: the largest
+    # (0.048, CONTRACT.md step 4) gives the cent back, not the two that rounding raised the most
+    assert [c.amount for c in credits] == [D("-0.03"), D("-0.03"), D("-0.04")]
+    assert sum(c.amount for c in credits) == D("-0.10")
+    assert ["cap_rounding" in c.details for c in credits] == [False, False, True]
+    assert credits[2].unrounded == D("-0.048")
+    assert credits[2].details == {
+        "measure": 2,
+        "metric": "c",
+        "target": ">= 1",
+        "actual": D("0.5"),
+        "status": "missed",
+        "weight": D("0.48"),
+        "pool": D("1"),
+        "at_risk": D("0.10"),
+        "period_base": D("1.00"),
+        "cap": D("0.10"),
+        "uncapped_credit": D("0.048"),
+        "uncapped_total": D("0.10"),
+        "scale": D(1),
+        "cap_rounding": D("-0.01"),
+    }
+
+
+def test_cap_rounding_never_turns_a_credit_into_a_charge():
+    sl = levels(
+        """
+at_risk: "0.10"
+measures:
+"""
+        + "".join(f'  - {{metric: m{i}, target: ">= 1", weight: "0.2"}}\n' for i in range(5))
+    )
+    credits = service_credits(sl, [result(sl, i, False) for i in range(5)], D("0.255"), "USD")
+    # five credits of 0.0051 round to 0.01 each (0.05) against a cap of 0.0255 -> 0.03: two cents too many,
+    # more than the largest (a tie: the last) holds, so the one before gives the second
+    assert [c.amount for c in credits] == [D("-0.01"), D("-0.01"), D("-0.01"), D("0.00"), D("0.00")]
+    assert not any(c.amount.is_signed() for c in credits[3:])
+    assert [c.details.get("cap_rounding") for c in credits] == [None, None, None, D("-0.01"), D("-0.01")]
+
+
+def test_credit_details_in_full():
+    results = [result(THREE, 0, True), result(THREE, 1, False, "0.61"), result(THREE, 2, True)]
+    (credit,) = service_credits(THREE, results, D("25000.00"), "USD")
+    assert (credit.label, credit.amount, credit.unrounded, credit.workflows) == (
+        "service credit: fcr_rate", D("-900.00"), D("-900"), (),
+    )  # fmt: skip
+    assert (credit.quantity, credit.unit_price, credit.outcome) == (None, None, None)
+    assert credit.details == {
+        "measure": 1,
+        "metric": "fcr_rate",
+        "target": ">= 0.70",
+        "actual": D("0.61"),
+        "status": "missed",
+        "weight": D("0.3"),
+        "pool": D("1"),
+        "at_risk": D("0.12"),
+        "period_base": D("25000.00"),
+        "cap": D("3000"),
+        "uncapped_credit": D("900"),
+        "uncapped_total": D("900"),
+        "scale": D(1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("history", "state", "returned"),
+    [([True], "returned", True), ([False], "forfeited", False), ([None], "pending", False)],
+)
+def test_earn_back_after_a_single_period(history, state, returned):
+    assert earn_back_status(history, 1).state == state
+    line = earn_back("2026-03/service_credit/1", D("-900.00"), history, 1, "USD")
+    assert (line is not None) == returned
+    if line is not None:
+        assert (line.kind, line.label, line.amount, line.unrounded, line.workflows) == (
+            "earn_back", "earn-back of 2026-03/service_credit/1", D("900.00"), D("900.00"), (),
+        )  # fmt: skip
+
+
+def test_earn_back_details_in_full():
+    line = earn_back(
+        "2026-03/service_credit/2",
+        D("-0.04"),
+        [None, True, True],
+        2,
+        "USD",
+        metric="abandonment_rate",
+        workflows=["card_disputes"],
+    )
+    assert line is not None
+    assert (line.label, line.amount, line.workflows) == (
+        "earn-back of 2026-03/service_credit/2 (abandonment_rate)", D("0.04"), ("card_disputes",),
+    )  # fmt: skip
+    assert line.details == {
+        "credit_id": "2026-03/service_credit/2",
+        "credit_amount": D("-0.04"),
+        "metric": "abandonment_rate",
+        "periods": 2,
+        "history": ["no_data", "met", "met"],
+        "met_periods": 2,
+    }
+    assert earn_back_status([None, True, True], 2) == EarnBackStatus("returned", 2, 2)
+    assert earn_back_status([True, None, False], 3) == EarnBackStatus("forfeited", 1, 2)
+    assert earn_back_status([None, True], 3) == EarnBackStatus("pending", 1, None)

@@ -99,3 +99,49 @@ def test_sum_amounts_uses_rounded_amounts():
         make_line("outcome_fee", "b", D("0.125"), "USD"),
     ]
     assert sum_amounts(lines) == D("0.24")  # not round(0.25)
+
+
+@pytest.mark.parametrize(("amount", "currency"), [("-0.001", "USD"), ("-0.4", "JPY"), ("-0.0004", "KWD")])
+def test_a_negative_amount_that_rounds_to_zero_loses_its_sign(amount, currency):
+    result = round_money(D(amount), currency)
+    assert result.is_zero() and not result.is_signed()  # D("-0.00") == D("0.00"): compare the sign itself
+    assert (
+        str(result) == money_text(result) == ("0" if currency == "JPY" else "0." + "0" * minor_unit(currency))
+    )
+
+
+def test_money_text_of_a_negative_zero_without_currency():
+    assert money_text(D("-0.000")) == "0.000"
+    assert money_text(D("-0.0001"), "USD") == "0.00"
+    assert money_text(D("-1.005"), "USD") == "-1.00"  # a real negative keeps its sign
+
+
+def test_total_is_exact_at_the_pricing_precision():
+    from outcomes.pricing.money import total
+
+    assert total([]) == 0
+    assert str(total([D("0.1"), D("0.2"), D("-0.05")])) == "0.25"
+    many = [D("1E-40"), D(10) ** 9]  # 50 digits keep both
+    assert total(many) - D(10) ** 9 == D("1E-40")
+
+
+def test_quantum_is_the_smallest_amount_of_the_currency():
+    from outcomes.pricing.money import quantum
+
+    assert [quantum(c) for c in ("USD", "JPY", "KWD")] == [D("0.01"), D("1"), D("0.001")]
+    assert [str(quantum(c)) for c in ("USD", "JPY", "KWD")] == ["0.01", "1", "0.001"]
+
+
+def test_round_money_says_what_it_was_given():
+    with pytest.raises(TypeError, match=r"money must be a Decimal, got float 0\.125"):
+        round_money(0.125, "USD")  # type: ignore[arg-type]
+
+
+def test_round_money_ignores_the_callers_decimal_context():
+    from decimal import ROUND_DOWN, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec, ctx.rounding = 3, ROUND_DOWN
+        assert round_money(D("12345.675"), "USD") == D("12345.68")  # 7 digits, half-even: not 1.23E+4
+        assert round_money(D("0.125"), "USD") == D("0.12")
+        assert round_money(D("0.135"), "USD") == D("0.14")

@@ -72,7 +72,10 @@ _FACT_COLUMNS = (
     "intent",
 )
 
+# The types of the evidence, whatever the outcome: the nulls of the columns an outcome does not use are cast
+# here once (one schema for every outcome, so the evidence of all outcomes can live in one table).
 EVIDENCE_TYPES = {
+    "repeat_id": "string",
     "closed_at": "timestamp",
     "churn_at": "timestamp",
     "pending_until": "timestamp",
@@ -97,10 +100,11 @@ def _needs_customer(o: Outcome) -> bool:
 
 
 def _candidate_filter(o: Outcome, t: ibis.Table) -> ibis.Value:
+    # only ever used in a filter, where a null handler or intent compares as not a candidate
     if o.kind == "containment":
-        return t.handled_by.fill_null("") == "bot"
+        return t.handled_by == "bot"
     if o.kind == "save":
-        return t.intent.fill_null("") == "cancel"
+        return t.intent == "cancel"
     return ibis.literal(True)
 
 
@@ -121,7 +125,7 @@ def _base_reason(contract: Contract, o: Outcome, t: ibis.Table) -> ibis.Value:
     rule = RepeatRule.of(o)
     if rule is not None:
         checks.append((repeated(t, rule), "repeat_contact"))
-    return ibis.cases(*checks, else_=ibis.null("string"))
+    return ibis.cases(*checks)  # no reason: null
 
 
 def evidence(
@@ -150,26 +154,20 @@ def evidence(
             t = t.filter(t.customer_id.isnull() | t.customer_id.isin(cand.customer_id))
         t = with_next_contact(contract, rule, t)
     else:
-        t = t.mutate(repeat_id=ibis.null("string"), repeat_opened_at=ibis.null("timestamp"))
+        t = t.mutate(repeat_id=None)
     t = t.filter(closed_in(t, window) & _candidate_filter(o, t))
     t = t.mutate(reason=_base_reason(contract, o, t))
-    t = t.mutate(
-        repeat_id=ibis.ifelse(t.reason == "repeat_contact", t.repeat_id, ibis.null("string")),
-        repeat_opened_at=ibis.ifelse(
-            t.reason == "repeat_contact", t.repeat_opened_at, ibis.null("timestamp")
-        ),
-    )
-    pending_until = ibis.null("timestamp")
+    t = t.mutate(repeat_id=ibis.ifelse(t.reason == "repeat_contact", t.repeat_id, None))
     if rule is not None:
         pending_until = window_end(t.closed_at, rule)
-        t = t.mutate(pending_until=ibis.ifelse(t.reason.isnull(), pending_until, ibis.null("timestamp")))
+        t = t.mutate(pending_until=ibis.ifelse(t.reason.isnull(), pending_until, None))
         t = t.mutate(waiting=not_observed(t.pending_until, clocks.contacts))
     else:
-        t = t.mutate(pending_until=ibis.null("timestamp"), waiting=ibis.literal(False))
+        t = t.mutate(pending_until=None, waiting=ibis.literal(False))
     if o.kind == "save":
         t = _save_fate(o, t, events, clocks)
     else:
-        t = t.mutate(churn_at=ibis.null("timestamp"), value=ibis.null("decimal(18, 2)"))
+        t = t.mutate(churn_at=None, value=None)
     status = ibis.cases(
         (t.reason.notnull(), "excluded"),
         (t.waiting, "pending"),
@@ -178,7 +176,7 @@ def evidence(
     t = t.mutate(
         outcome=ibis.literal(name),
         status=status,
-        pending_until=ibis.ifelse(status == "pending", t.pending_until, ibis.null("timestamp")),
+        pending_until=ibis.ifelse(status == "pending", t.pending_until, None),
     )
     # One schema for every outcome, so the evidence of all outcomes can live in one table.
     return t.select(*EVIDENCE_COLUMNS).cast(EVIDENCE_TYPES)

@@ -58,13 +58,3 @@ def bounds_lines(
             out.append(line)
             running += line.amount
     return out
-
-
-def minimum_line(contract: Contract, period: Period, lines: Sequence[Line]) -> Line | None:
-    """The minimum's top-up line alone (None when no minimum or not binding)."""
-    return next((ln for ln in bounds_lines(contract, period, lines) if ln.kind == MINIMUM), None)
-
-
-def maximum_line(contract: Contract, period: Period, lines: Sequence[Line]) -> Line | None:
-    """The maximum's cap line alone (None when no maximum or not binding); applied after any minimum."""
-    return next((ln for ln in bounds_lines(contract, period, lines) if ln.kind == MAXIMUM), None)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from outcomes.contract.schema import ServiceLevels, Target
 from outcomes.pricing.lines import EARN_BACK, SERVICE_CREDIT, Line, make_line
-from outcomes.pricing.money import in_context, quantum, round_money, total
+from outcomes.pricing.money import in_context, round_money, total
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ def service_credits(
 
     Rounding: each credit is rounded half-even once. Should those rounded credits together exceed the cap
     rounded to the minor unit (possible by a few minor units when several credits round up, e.g. two
-    credits of 0.035 against a cap of 0.07), the excess is taken back one minor unit at a time from the
-    credits that rounding raised the most (ties: the later measure first); such a line has
-    `details["cap_rounding"]`.
+    credits of 0.035 against a cap of 0.07), the largest credit gives back the excess minor unit(s), as
+    CONTRACT.md says (ties: the later measure; should it have fewer than that, the next largest gives the
+    rest, so no credit turns into a charge); such a line has `details["cap_rounding"]`.
     A period base at or below 0 gives credits of 0 (a credit is never a charge).
     """
     if service_levels is None:
@@ -87,13 +87,12 @@ def service_credits(
     exact = [raw * scale for _, _, raw in missed]
     rounded = [round_money(x, currency) for x in exact]
     adjust = [Decimal(0)] * len(missed)
-    step = quantum(currency)
-    excess = total(rounded) - round_money(cap, currency)
-    if excess > 0:
-        # take back the minor units rounding added beyond the cap, from the credits rounded up the most
-        order = sorted(range(len(missed)), key=lambda i: (rounded[i] - exact[i], i), reverse=True)
-        for i in order[: int(excess / step)]:
-            adjust[i] = -step
+    excess = max(total(rounded) - round_money(cap, currency), Decimal(0))
+    # the largest credit gives back what rounding added beyond the cap (CONTRACT.md, step 4); only when it
+    # has less than that (many credits of a fraction of a cent each) does the next largest give the rest
+    for i in sorted(range(len(missed)), key=lambda i: (exact[i], i), reverse=True):
+        adjust[i] = -min(excess, rounded[i])
+        excess += adjust[i]
 
     lines = []
     for (r, status, raw), x, amount, adj in zip(missed, exact, rounded, adjust, strict=True):
@@ -124,7 +123,7 @@ def service_credits(
             details=details,
         )
         if adj:
-            line = replace(line, amount=-(amount + adj))
+            line = replace(line, amount=round_money(-(amount + adj), currency))  # 0.00, never -0.00
         lines.append(line)
     return lines
 

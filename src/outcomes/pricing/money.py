@@ -47,7 +47,7 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half-even to the currency's minor unit (0.125 -> 0.12, 0.135 -> 0.14). Never returns -0."""
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be a Decimal, got {type(amount).__name__} {amount!r}")
-    rounded = amount.quantize(quantum(currency), rounding=ROUND_HALF_EVEN, context=CONTEXT)
+    rounded = amount.quantize(quantum(currency), context=CONTEXT)  # CONTEXT rounds half-even
     return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
