@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from outcomes.contract import load_contract, load_contract_text
 from outcomes.contract.issues import CODES
 from outcomes.contract.limits import MAX_BYTES, MAX_NODES
+from outcomes.contract.loader import parse_yaml
 
 CONTRACT = """\
 contract: worked-example
@@ -131,6 +132,13 @@ def test_a_5000_digit_integer_is_a_bad_value_on_its_line():
     issues = load_contract_text(text)[1]
     assert [(i.code, i.line, i.field) for i in issues] == [("bad_value", 2, "version")]
     assert len(str(issues[0])) < 400  # the number is not echoed whole
+
+
+@pytest.mark.parametrize("value", ["-_", "+_"])
+def test_a_sign_and_an_underscore_is_text_not_a_crash(value):
+    """hypothesis found `-_`: YAML's int pattern takes it, ruamel's int constructor raised IndexError."""
+    data, _, issues = parse_yaml(f"a: {value}\n")
+    assert issues == [] and data == {"a": value}
 
 
 def test_a_5000_digit_decimal_is_a_bad_value_on_its_line():

@@ -47,7 +47,11 @@ class _ExactConstructor(RoundTripConstructor):
         # refuse to read more than 4,300 digits with a ValueError)
         if number_too_long(str(node.value)):
             return str(node.value)
-        return super().construct_yaml_int(node)
+        try:
+            return super().construct_yaml_int(node)
+        except (IndexError, ValueError):
+            # ruamel's resolver takes `-_` or `+_` for an int its constructor cannot read: it stays text
+            return str(node.value)
 
     def construct_yaml_float(self, node: Any) -> Any:
         text = str(node.value).replace("_", "")
