@@ -258,5 +258,5 @@ def require_contract(ledger: Any, contract_id: str | None) -> None:
         ledger.contract_version(contract_id)  # raises the ledger's "no contract ... is registered"
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+def print_json(data: Any, *, sort_keys: bool = False) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=sort_keys) + "\n")

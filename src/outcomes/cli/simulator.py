@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out
+from outcomes.cli.console import JsonOpt, WorkspaceOpt, err, open_workspace, out, print_json
 
 app = typer.Typer()
 
@@ -131,16 +131,20 @@ def compare_command(
             costs=costs,
             provisional=provisional,
         )
+    _emit(table, as_json, _print_compare, chart, "compare_chart")
+
+
+def _emit(result: dict[str, Any], as_json: bool, show: Callable[[dict[str, Any]], None], chart: Path | None,
+          drawing: str) -> None:  # fmt: skip
+    """The result as JSON (sorted keys) or a table, then its chart (simulator/charts.py `drawing`) if asked."""
     if as_json:
-        import json
-
-        sys.stdout.write(json.dumps(table, indent=2, sort_keys=True) + "\n")
+        print_json(result, sort_keys=True)
     else:
-        _print_compare(table)
+        show(result)
     if chart is not None:
-        from outcomes.simulator.charts import compare_chart, write_chart
+        from outcomes.simulator import charts
 
-        write_chart(compare_chart(table), chart)
+        charts.write_chart(getattr(charts, drawing)(result), chart)
         (err if as_json else out).print(f"chart: {chart}", markup=False)
 
 
@@ -249,17 +253,7 @@ def simulate_command(
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("simulating", total=sc.runs * len(bases))
             result = simulate(bases, sc, advance=lambda n: progress.advance(task, n))
-    if as_json:
-        import json
-
-        sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    else:
-        _print_simulation(result)
-    if chart is not None:
-        from outcomes.simulator.charts import distribution_chart, write_chart
-
-        write_chart(distribution_chart(result), chart)
-        (err if as_json else out).print(f"chart: {chart}", markup=False)
+    _emit(result, as_json, _print_simulation, chart, "distribution_chart")
 
 
 @app.command("renewal")
@@ -303,9 +297,7 @@ def renewal_command(
         )
         page = render_html(pack, charts(ws, pack)) if html is not None or pdf is not None else None
     if as_json:
-        import json
-
-        sys.stdout.write(json.dumps(pack, indent=2, sort_keys=True) + "\n")
+        print_json(pack, sort_keys=True)
     else:
         _print_renewal(pack)
     console = err if as_json else out
