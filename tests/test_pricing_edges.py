@@ -8,9 +8,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from ruamel.yaml import YAML
 
-from outcomes.contract.schema import Contract, PriceTier, Term
+from outcomes.contract.schema import PriceTier, Term
 from outcomes.period import Period
 from outcomes.pricing.base_fee import base_fee_line
 from outcomes.pricing.bounds import bounds_lines
@@ -19,31 +18,7 @@ from outcomes.pricing.period_total import price_period
 from outcomes.pricing.proration import Proration, proration, term_overlaps
 from outcomes.pricing.tiers import flat, graduated, volume
 from outcomes.pricing.value_share import value_share_line
-
-HEADER = """
-contract: edges
-version: 1
-parties: {buyer: Buyer, provider: Provider}
-currency: USD
-timezone: America/New_York
-term: {start: 2026-01-01, end: 2027-12-31}
-period: month
-system_of_record: crm
-workflows:
-  card_disputes: {queues: [disputes]}
-  tech: {queues: [tech]}
-  general: {default: true}
-outcomes:
-  resolution: {kind: resolution}
-  containment: {kind: containment}
-"""
-
-
-def contract(text: str) -> Contract:
-    yaml = YAML(typ="safe")
-    data = yaml.load(HEADER)
-    data.update(yaml.load(text))
-    return Contract.model_validate(data)
+from pricing_scenarios import contract
 
 
 def month(label: str) -> Period:

@@ -14,32 +14,7 @@ from outcomes.pricing.glide import phase_for
 from outcomes.pricing.lines import make_line
 from outcomes.pricing.money import CONTEXT
 from outcomes.pricing.period_total import finish_period, price_period
-
-HEADER = """
-contract: scenario
-version: 1
-parties: {buyer: Buyer, provider: Provider}
-currency: USD
-timezone: America/New_York
-term: {start: 2026-01-01, end: 2027-12-31}
-period: month
-system_of_record: crm
-workflows:
-  card_disputes: {queues: [disputes]}
-  tech: {queues: [tech]}
-  general: {default: true}
-outcomes:
-  resolution: {kind: resolution}
-  containment: {kind: containment}
-"""
-
-
-def contract(text: str) -> Contract:
-    """HEADER with the top-level keys of `text` laid over it."""
-    yaml = YAML(typ="safe")
-    data = yaml.load(HEADER)
-    data.update(yaml.load(text))
-    return Contract.model_validate(data)
+from pricing_scenarios import contract
 
 
 def div(a, b) -> D:
