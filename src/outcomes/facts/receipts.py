@@ -3,8 +3,9 @@
 A receipt (tenant, key, the SHA-256 of the body, the batch, the response) is written by the ingest's own
 transaction (`FactsStore.ingest(..., check=record(...))`), so it exists exactly when the batch's rows do: a
 write that fails leaves no receipt and the retry ingests; a write that succeeded leaves one and the retry gets
-the first response back. Two concurrent first attempts with one key cannot both commit: the second one's
-receipt violates the primary key and its whole batch rolls back (the caller then replays the first response).
+the first response back. Two concurrent first attempts with one key cannot both commit: batches are written one
+after the other, and the second finds the first's receipt in its own write transaction (`AlreadyRecorded`: its
+whole batch rolls back and the caller replays the first response); the primary key stands behind that check.
 
 Receipts are kept `KEEP_DAYS` days (`prune`), well over the 7 days a client may retry within.
 """
@@ -46,17 +47,29 @@ def find(con: duckdb.DuckDBPyConnection, tenant: str, key: str) -> Receipt | Non
     return Receipt(row[0], row[1], row[2], row[3], int(row[4]), json.loads(row[5]), row[6])
 
 
+class AlreadyRecorded(Exception):
+    """The key's receipt was written (by another attempt) before this attempt's write: its batch rolls back."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__(f"Idempotency-Key {receipt.key!r} already ingested as batch {receipt.batch}")
+        self.receipt = receipt
+
+
 def record(
     tenant: str,
     key: str,
     body_sha256: str,
     received_at: datetime,
-    response: Callable[[IngestSummary], dict[str, Any]],
+    response: Callable[[duckdb.DuckDBPyConnection, IngestSummary], dict[str, Any]],
 ) -> Callable[[duckdb.DuckDBPyConnection, IngestSummary], None]:
-    """The `check` hook of an ingest: write the receipt, with the response the batch gets, in its transaction."""
+    """The `check` hook of an ingest: write the receipt, with the response the batch gets, in its transaction;
+    raise AlreadyRecorded (rolling the batch back) if another attempt with the key was written first."""
 
     def write(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
-        body = json.dumps(response(summary), sort_keys=True, default=str)
+        earlier = find(con, tenant, key)
+        if earlier is not None:
+            raise AlreadyRecorded(earlier)
+        body = json.dumps(response(con, summary), sort_keys=True, default=str)
         con.execute(
             "INSERT INTO ingest_receipts VALUES (?, ?, ?, ?, ?, ?, ?)",
             [tenant, key, body_sha256, summary.kind, summary.batch, body, received_at],

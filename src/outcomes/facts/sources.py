@@ -106,7 +106,18 @@ def _check_columns(kind: Kind, file: Path, names: list[str]) -> None:
         )
 
 
-_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+_INTEGERS = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+)
 _NUMBERS = (*_INTEGERS, "FLOAT", "DOUBLE", "DECIMAL")
 _TIMES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE", "DATE")
 
@@ -137,7 +148,9 @@ def _check_types(kind: Kind, file: Path, types: dict[str, str]) -> None:
             wrong.append(f"{f.name} is {found}, expected {expected}")
     if wrong:
         raise IngestError(
-            f"{file}: {len(wrong)} column(s) of the wrong type: " + "; ".join(wrong) + "; nothing was ingested",
+            f"{file}: {len(wrong)} column(s) of the wrong type: "
+            + "; ".join(wrong)
+            + "; nothing was ingested",
             hint="write the columns with these types (or as text), e.g. with pyarrow: pa.timestamp('us', tz='UTC')",
         )
 
@@ -214,8 +227,13 @@ def _json(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path) -> Source:
         raise IngestError(f"{file}: cannot read it as JSON lines ({_first_line(exc)})") from None
     names = [k[0] for k in keys]
     _check_columns(kind, file, names)
-    cols = "".join(f", json ->> {lit(n)} AS {src_col(n)}" for n in names)
-    relation = f"SELECT json AS _json{cols} FROM {reader}"
+    # one parse of each object for all its keys (a `json ->> key` per column parses it once per column)
+    paths = ", ".join(lit(n) for n in names)
+    cols = "".join(f", _values[{i}] AS {src_col(n)}" for i, n in enumerate(names, start=1))
+    relation = (
+        f"SELECT _json{cols} FROM (SELECT json AS _json, json_extract_string(json, [{paths}]) AS _values "
+        f"FROM {reader})"
+    )
     return Source("json", relation, {n: "VARCHAR" for n in names}, True, lines)
 
 

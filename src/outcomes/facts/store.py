@@ -18,13 +18,14 @@ no fact, so ``digest(b)`` equals ``digest(b - 1)``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +116,11 @@ STORAGE_ORDER = {
     "interaction_id",
 }
 
+#: A SQL string literal ('' inside is a quote): what changes between two batches' staging queries.
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
+#: How many staging query shapes a connection remembers as order-preserving (a few per kind and format).
+_ORDER_SAFE_KEPT = 256
+
 #: Where a file-backed store keeps evidence files, relative to the facts file's folder.
 EVIDENCE_DIR = "evidence"
 #: An evidence file being written (renamed without it once complete).
@@ -134,13 +140,9 @@ class FactsStore:
         if threads:  # None or 0 -> DuckDB's default (one per core)
             config["threads"] = int(threads)
         self.con: duckdb.DuckDBPyConnection = duckdb.connect(self.path, config=config)
-        self.con.execute("SET TimeZone = 'UTC'")
-        # query_progress() feeds the ingest's progress callback; DuckDB itself prints nothing
-        self.con.execute("SET enable_progress_bar = true")
-        # row numbers come from the order in which rows are staged, which must be the file's order
-        self.con.execute("SET preserve_insertion_order = true")
-        self.con.execute("SET enable_progress_bar_print = false")
+        _configure(self.con)
         self._ibis: ibis.BaseBackend | None = None
+        self._order_safe: set[str] = set()  # staging query shapes whose plan keeps the rows' order
         self.evidence_dir: Path | None = None
         if self.path != ":memory:":
             self.evidence_dir = Path(self.path).resolve().parent / EVIDENCE_DIR
@@ -174,6 +176,16 @@ class FactsStore:
 
     def close(self) -> None:
         self.con.close()
+
+    def session(self) -> FactsStore:
+        """The same store through a connection of its own (its own temporary tables and transaction): several
+        sessions stage batches at once, each writing its batch under the `write_lock` given to `ingest`.
+        Close it after use; closing it leaves the store open."""
+        other = copy.copy(self)
+        other.con = self.con.cursor()
+        _configure(other.con)
+        other._ibis = None
+        return other
 
     def __enter__(self) -> FactsStore:
         return self
@@ -252,7 +264,9 @@ class FactsStore:
             )
             added = {
                 int(b): (int(n), int(hi), int(lo))
-                for b, n, hi, lo in self.con.execute(f"SELECT _batch, {sums} FROM {name} GROUP BY _batch").fetchall()
+                for b, n, hi, lo in self.con.execute(
+                    f"SELECT _batch, {sums} FROM {name} GROUP BY _batch"
+                ).fetchall()
             }
             closed = {
                 int(b): (int(n), int(hi), int(lo))
@@ -278,7 +292,9 @@ class FactsStore:
         batch before it in this list, b, digest(b)], so the last value commits to every digest before it."""
         return [
             (int(b), str(d), str(c))
-            for b, d, c in self.con.execute("SELECT batch, digest, chain FROM batch_digests ORDER BY batch").fetchall()
+            for b, d, c in self.con.execute(
+                "SELECT batch, digest, chain FROM batch_digests ORDER BY batch"
+            ).fetchall()
         ]
 
     def _keep_chain(self, batch: int) -> tuple[str, str]:
@@ -364,7 +380,11 @@ class FactsStore:
                 # DuckDB's trial of every method.
                 columns = ", ".join(
                     f'"{name}" {kind}'
-                    + (f" USING COMPRESSION {EVIDENCE_COMPRESSION[name]}" if name in EVIDENCE_COMPRESSION else "")
+                    + (
+                        f" USING COMPRESSION {EVIDENCE_COMPRESSION[name]}"
+                        if name in EVIDENCE_COMPRESSION
+                        else ""
+                    )
                     for name, kind, *_ in con.execute(f"DESCRIBE {union}").fetchall()
                 )
                 con.execute(f'CREATE TABLE "{table}" ({columns})')
@@ -402,7 +422,9 @@ class FactsStore:
 
     def evidence_location(self, table: str) -> str:
         """Where the evidence of `table` is kept: its Parquet file (an in-memory store: the table itself)."""
-        return str(self._evidence_file(table)) if self.evidence_dir is not None else f"table {table} in memory"
+        return (
+            str(self._evidence_file(table)) if self.evidence_dir is not None else f"table {table} in memory"
+        )
 
     def _evidence_file(self, table: str) -> Path:
         assert self.evidence_dir is not None
@@ -487,6 +509,7 @@ class FactsStore:
         progress: Progress | None = None,
         name: str | None = None,
         check: Check | None = None,
+        write_lock: AbstractContextManager[Any] | None = None,
     ) -> IngestSummary:
         """Ingest one canonical file as one batch; all or nothing.
 
@@ -499,6 +522,8 @@ class FactsStore:
         ``check(con, summary)`` is called inside the write transaction, after the batch is written and before
         it is committed: what it writes commits with the batch, and an exception it raises rolls the whole batch
         back (e.g. the refusal of a change to a settled period; the server's idempotency receipt).
+        ``write_lock``: held around the write transaction only, so that sessions (`session`) read and validate
+        their files at the same time and write one after the other.
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be 'interactions' or 'events', not {kind!r}")
@@ -524,7 +549,7 @@ class FactsStore:
                 if name is not None:
                     staged = _Staged(name, staged.fmt, staged.rows, staged.reasons, staged.fields)
                 hasher.join()
-                with self._transaction():
+                with write_lock or nullcontext(), self._transaction():
                     summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
                     batch = int(summary.batch or 0)
                     found = rejects.quarantine(self.con, batch, spec.name, staged.file, len(source.types))
@@ -891,7 +916,14 @@ class FactsStore:
             raise outcome["error"]
 
     def _check_order_preserving(self, sql: str) -> None:
-        """Row numbers are positions in the stage: refuse a plan that could reorder the rows."""
+        """Row numbers are positions in the stage: refuse a plan that could reorder the rows.
+
+        Planning the staging query costs as much as running it on a batch of thousands of rows, and its plan's
+        operators depend on the query's shape, not on its texts (file name, time of ingest): a shape seen to be
+        safe once is not planned again by this store (its sessions included)."""
+        shape = _STRING_LITERAL.sub("''", sql)
+        if shape in self._order_safe:
+            return
         try:
             plan = "\n".join(str(r[1]) for r in self.con.execute(f"EXPLAIN {sql}").fetchall())
         except (duckdb.InvalidInputException, duckdb.IOException):
@@ -907,6 +939,9 @@ class FactsStore:
                 f"internal error: the staging plan uses {', '.join(reordering)}, which may reorder rows, so "
                 "row numbers would be wrong; this DuckDB version plans the validation query differently"
             )
+        if len(self._order_safe) >= _ORDER_SAFE_KEPT:
+            self._order_safe.clear()
+        self._order_safe.add(shape)
 
     def _drop_temps(self) -> None:
         for name in _TEMPS:
@@ -914,6 +949,16 @@ class FactsStore:
                 self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
             except duckdb.Error:
                 pass
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    """A connection's settings (a cursor does not inherit them)."""
+    con.execute("SET TimeZone = 'UTC'")
+    # query_progress() feeds the ingest's progress callback; DuckDB itself prints nothing
+    con.execute("SET enable_progress_bar = true")
+    # row numbers come from the order in which rows are staged, which must be the file's order
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar_print = false")
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

@@ -321,12 +321,17 @@ class LiveBoard:
             return
         customers = f"(SELECT customer_id FROM {_TOUCHED} WHERE customer_id IS NOT NULL)"
         keys = f"(SELECT key FROM {_TOUCHED} WHERE key IS NOT NULL)"
-        mine = f"(customer_id IN {customers} OR (customer_id IS NULL AND source || chr(31) || interaction_id IN {keys}))"
         icols = ", ".join(f'"{c}"' for c in KINDS["interactions"].columns)
         ecols = ", ".join(f'"{c}"' for c in KINDS["events"].columns)
         con.execute(f"DELETE FROM {_IX}")
         con.execute(f"DELETE FROM {_EV}")
-        con.execute(f"INSERT INTO {_IX} SELECT {icols} FROM interactions WHERE _until IS NULL AND {mine}")
+        # two scans joined on one key each, not one scan with an OR of two semi-joins (which probes both for
+        # every row): a contact without a customer is found by its own key only
+        con.execute(
+            f"INSERT INTO {_IX} SELECT {icols} FROM interactions WHERE _until IS NULL AND customer_id IN {customers} "
+            f"UNION ALL SELECT {icols} FROM interactions WHERE _until IS NULL AND customer_id IS NULL AND "
+            f"source || chr(31) || interaction_id IN {keys}"
+        )
         con.execute(
             f"INSERT INTO {_EV} SELECT {ecols} FROM events WHERE _until IS NULL AND customer_id IN {customers}"
         )

@@ -29,7 +29,11 @@ from outcomes.server.problems import HTTPProblem
 log = logging.getLogger("outcomes.server")
 
 QUARANTINE_SAMPLE = 20
-LIVE_INTERVAL = 0.5  # seconds between two updates of the live board, at most
+LIVE_INTERVAL = 0.5  # seconds between two updates of the live board, at least
+# ... and at least this many times the last update's duration: under a stream of batches the board takes at most
+# a third of the time (its updates share the machine with the ingest) and each update takes in more batches
+LIVE_REST = 2.0
+LIVE_REST_MAX = 5.0  # ... but never longer than this (the rest after the start-up build, which is long)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Writer:
             receipts.prune(self.store.con, self.now().replace(tzinfo=None))
             self.board = LiveBoard(self.ledger, self.store, main_lock=self._lock)
         self._dirty = threading.Event()
+        self._written = 0  # batches written since the start (the live loop's sign that they keep coming)
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         if live:
@@ -81,61 +86,75 @@ class Writer:
         actor: str,
         contract: str,
     ) -> IngestOutcome:
-        """Ingest a batch exactly once per (tenant, key): a retry gets the first response back."""
+        """Ingest a batch exactly once per (tenant, key): a retry gets the first response back.
+
+        Batches are read and validated at the same time (each on a session of the store: its own connection)
+        and written one after the other under the writer's lock, which is also where the key is checked: of two
+        attempts with one key that both got past the first look, the second finds the first's receipt in its
+        write transaction, rolls back and gets the first response."""
         body_sha = hashlib.sha256(body).hexdigest()
         suffix = ".parquet" if fmt == "parquet" else ".json"
         with self._lock:
-            con = self.store.con
-            found = receipts.find(con, tenant, key)
-            if found is not None:
-                return self._replay(found, body_sha, kind, key)
-            path = self.uploads / f"{hashlib.sha256((tenant + key).encode()).hexdigest()[:16]}{suffix}"
-            path.write_bytes(body)
-            received = self.now()
-            name = f"api:{tenant}:{key}"
+            found = receipts.find(self.store.con, tenant, key)
+        if found is not None:
+            return self._replay(found, body_sha, kind, key)
+        # a file per attempt: two attempts with one key may be read at the same time
+        handle, name_on_disk = tempfile.mkstemp(suffix=suffix, dir=self.uploads)
+        path = Path(name_on_disk)
+        with open(handle, "wb") as fh:
+            fh.write(body)
+        received = self.now()
+        name = f"api:{tenant}:{key}"
 
-            def response(summary: Any) -> dict[str, Any]:
-                sample = con.execute(
-                    'SELECT "row", field, reason, message FROM quarantine WHERE batch = ? ORDER BY "row" LIMIT ?',
-                    [summary.batch, QUARANTINE_SAMPLE],
-                ).fetchall()
-                return {
-                    "batch": summary.batch,
-                    "kind": summary.kind,
-                    "idempotency_key": key,
-                    "rows": summary.rows,
-                    "accepted": summary.accepted,
-                    "duplicates": summary.duplicates,
-                    "updated": summary.updated,
-                    "quarantined": summary.quarantined,
-                    "reasons": dict(sorted(summary.reasons.items())),
-                    "quarantine_sample": [
-                        {"row": r[0], "field": r[1], "reason": r[2], "message": r[3]} for r in sample
-                    ],
-                    "received_at": received.isoformat(timespec="microseconds"),
-                }
+        def response(con: Any, summary: Any) -> dict[str, Any]:
+            sample = con.execute(
+                'SELECT "row", field, reason, message FROM quarantine WHERE batch = ? ORDER BY "row" LIMIT ?',
+                [summary.batch, QUARANTINE_SAMPLE],
+            ).fetchall()
+            return {
+                "batch": summary.batch,
+                "kind": summary.kind,
+                "idempotency_key": key,
+                "rows": summary.rows,
+                "accepted": summary.accepted,
+                "duplicates": summary.duplicates,
+                "updated": summary.updated,
+                "quarantined": summary.quarantined,
+                "reasons": dict(sorted(summary.reasons.items())),
+                "quarantine_sample": [
+                    {"row": r[0], "field": r[1], "reason": r[2], "message": r[3]} for r in sample
+                ],
+                "received_at": received.isoformat(timespec="microseconds"),
+            }
 
-            try:
-                summary = self.store.ingest(
-                    kind,
-                    path,
-                    fmt=fmt,
-                    timezone=timezone,
-                    now=received,
-                    name=name,
-                    check=receipts.record(tenant, key, body_sha, received.replace(tzinfo=None), response),
-                )
-            except IngestError as exc:
-                # the message names the upload's temporary file: name what the client sent instead
-                raise IngestError(str(exc).replace(str(path), "the request body"), hint=exc.hint) from None
-            finally:
-                path.unlink(missing_ok=True)
-            stored = receipts.find(con, tenant, key)
-            assert stored is not None
+        session = self.store.session()
+        try:
+            summary = session.ingest(
+                kind,
+                path,
+                fmt=fmt,
+                timezone=timezone,
+                now=received,
+                name=name,
+                check=receipts.record(tenant, key, body_sha, received.replace(tzinfo=None), response),
+                write_lock=self._lock,
+            )
+        except receipts.AlreadyRecorded as exc:
+            return self._replay(exc.receipt, body_sha, kind, key)
+        except IngestError as exc:
+            # the message names the upload's temporary file: name what the client sent instead
+            raise IngestError(str(exc).replace(str(path), "the request body"), hint=exc.hint) from None
+        finally:
+            session.close()
+            path.unlink(missing_ok=True)
+        with self._lock:
+            stored = receipts.find(self.store.con, tenant, key)
+        assert stored is not None
         data = summary.to_dict()
         data.update(contract=contract, tenant=tenant, idempotency_key=key)
         with audit.acting_as(actor):
             self.ledger.record_ingest(data)
+        self._written += 1
         self._dirty.set()
         return IngestOutcome(stored.response, False)
 
@@ -178,8 +197,21 @@ class Writer:
                 self.board.catch_up()  # on its own connection: batches keep arriving meanwhile
             except Exception:  # keep serving; the next batch tries again
                 log.exception("the live scorecard could not catch up")
-            # at most one update a LIVE_INTERVAL: under a stream of batches, more of them share one update
-            self._stop.wait(LIVE_INTERVAL)
+            self._rest(
+                min(LIVE_REST_MAX, max(LIVE_INTERVAL, LIVE_REST * (self.board.last_update_seconds or 0.0)))
+            )
+
+    def _rest(self, seconds: float) -> None:
+        """Let batches gather for the next update, but cut the rest short once they stop coming (a LIVE_INTERVAL
+        without one): under a stream more batches share an update, and the last one shows soon after."""
+        self._stop.wait(LIVE_INTERVAL)
+        waited = LIVE_INTERVAL
+        while waited < seconds and not self._stop.is_set():
+            seen = self._written
+            self._stop.wait(min(LIVE_INTERVAL, seconds - waited))
+            waited += LIVE_INTERVAL
+            if self._written == seen:
+                return
 
     def catch_up(self) -> None:
         """Bring the live board up to date now (tests, and a page asked for before the first update)."""
