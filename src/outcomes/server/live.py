@@ -187,6 +187,9 @@ class LiveBoard:
         keep = [t for t in tracked if t not in rebuild]
         for t in rebuild:
             self._rebuild(cid, t, clocks)
+            # compiled now, while no batch waits for it: the first update after a quiet spell is then as quick
+            # as the others
+            self._evidence_sql(t, touched=True)
         if keep and state[0] != latest:
             self._apply(cid, keep, clocks, lo=int(state[0]), hi=latest)
         if keep and (state[2], state[3]) != (clocks.contacts, clocks.events):
