@@ -94,13 +94,13 @@ def test_one_key_with_another_body_validated_at_the_same_time_is_refused(srv, mo
     results: list = []
     errors: list = []
 
-    def other():
+    def attempt(rows):
         try:
-            _ingest(srv, BATCH_B, "same", results)
+            _ingest(srv, rows, "same", results)
         except HTTPProblem as exc:
             errors.append(exc)
 
-    _run(lambda: _ingest(srv, BATCH_A, "same", results), other)
+    _run(lambda: attempt(BATCH_A), lambda: attempt(BATCH_B))
     # whichever wrote first holds the key; the other is refused (409), never written
     assert (len(results), len(errors)) == (1, 1)
     assert errors[0].code == "idempotency_key_reused" and not results[0].replayed
