@@ -61,9 +61,11 @@ def record(
     body_sha256: str,
     received_at: datetime,
     response: Callable[[duckdb.DuckDBPyConnection, IngestSummary], dict[str, Any]],
+    written: list[dict[str, Any]] | None = None,
 ) -> Callable[[duckdb.DuckDBPyConnection, IngestSummary], None]:
     """The `check` hook of an ingest: write the receipt, with the response the batch gets, in its transaction;
-    raise AlreadyRecorded (rolling the batch back) if another attempt with the key was written first."""
+    raise AlreadyRecorded (rolling the batch back) if another attempt with the key was written first.
+    ``written``: gets the response as stored (what a retry will be answered), once the hook has run."""
 
     def write(con: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
         earlier = find(con, tenant, key)
@@ -74,6 +76,8 @@ def record(
             "INSERT INTO ingest_receipts VALUES (?, ?, ?, ?, ?, ?, ?)",
             [tenant, key, body_sha256, summary.kind, summary.batch, body, received_at],
         )
+        if written is not None:
+            written.append(json.loads(body))
 
     return write
 

@@ -93,9 +93,28 @@ class Writer:
         attempts with one key that both got past the first look, the second finds the first's receipt in its
         write transaction, rolls back and gets the first response."""
         body_sha = hashlib.sha256(body).hexdigest()
+        # the first look reads the receipts on the attempt's own connection: no wait for another batch's write
+        session = self.store.session()
+        try:
+            return self._ingest(session, tenant, key, kind, body, body_sha, fmt, timezone, actor, contract)
+        finally:
+            session.close()
+
+    def _ingest(
+        self,
+        session: Any,
+        tenant: str,
+        key: str,
+        kind: str,
+        body: bytes,
+        body_sha: str,
+        fmt: str,
+        timezone: str | None,
+        actor: str,
+        contract: str,
+    ) -> IngestOutcome:
         suffix = ".parquet" if fmt == "parquet" else ".json"
-        with self._lock:
-            found = receipts.find(self.store.con, tenant, key)
+        found = receipts.find(session.con, tenant, key)
         if found is not None:
             return self._replay(found, body_sha, kind, key)
         # a file per attempt: two attempts with one key may be read at the same time
@@ -127,7 +146,7 @@ class Writer:
                 "received_at": received.isoformat(timespec="microseconds"),
             }
 
-        session = self.store.session()
+        stored: list[dict[str, Any]] = []  # the response as the receipt keeps it
         try:
             summary = session.ingest(
                 kind,
@@ -136,7 +155,7 @@ class Writer:
                 timezone=timezone,
                 now=received,
                 name=name,
-                check=receipts.record(tenant, key, body_sha, received.replace(tzinfo=None), response),
+                check=receipts.record(tenant, key, body_sha, received.replace(tzinfo=None), response, stored),
                 write_lock=self._lock,
             )
         except receipts.AlreadyRecorded as exc:
@@ -145,18 +164,14 @@ class Writer:
             # the message names the upload's temporary file: name what the client sent instead
             raise IngestError(str(exc).replace(str(path), "the request body"), hint=exc.hint) from None
         finally:
-            session.close()
             path.unlink(missing_ok=True)
-        with self._lock:
-            stored = receipts.find(self.store.con, tenant, key)
-        assert stored is not None
         data = summary.to_dict()
         data.update(contract=contract, tenant=tenant, idempotency_key=key)
         with audit.acting_as(actor):
             self.ledger.record_ingest(data)
         self._written += 1
         self._dirty.set()
-        return IngestOutcome(stored.response, False)
+        return IngestOutcome(stored[0], False)
 
     @staticmethod
     def _replay(found: receipts.Receipt, body_sha: str, kind: str, key: str) -> IngestOutcome:
