@@ -365,6 +365,19 @@ def test_a_plan_that_could_reorder_rows_is_refused(store):
     store._check_order_preserving("SELECT a + 1 FROM range(10) t(a) WHERE a > 2")
 
 
+def test_the_order_check_plans_a_shape_once_and_never_remembers_a_refused_one(store):
+    """A batch's staging query differs from the last one's only in its texts (the file, the time of ingest)."""
+    store._check_order_preserving("SELECT a FROM range(10) t(a) WHERE 'batch-1.parquet' <> 'x'")
+    store._check_order_preserving("SELECT a FROM range(10) t(a) WHERE 'batch-2.parquet' <> 'it''s'")
+    assert len(store._order_safe) == 1
+    store._check_order_preserving("SELECT a, a FROM range(10) t(a) WHERE 'batch-3.parquet' <> 'x'")
+    assert len(store._order_safe) == 2
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="may reorder rows"):
+            store._check_order_preserving("SELECT 'f', count(*) FROM range(10) t(a) GROUP BY a")
+    assert len(store._order_safe) == 2
+
+
 def test_the_digest_kept_by_each_ingest_equals_a_full_recount(tmp_path):
     """Each batch keeps the digest's running sums (plus what it wrote, minus what it closed): the same digest
     as summing the whole table as of that batch."""
