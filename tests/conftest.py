@@ -123,3 +123,14 @@ def pytest_collection_modifyitems(config, items):
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "postgresql" in callspec.id.split("-"):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def srv(tmp_path):
+    """A shared server on a fresh workspace (tests/server_helpers.py); a module may define its own."""
+    from server_helpers import make_server
+
+    s = make_server(tmp_path)
+    yield s
+    s.client.close()
+    s.writer.close()

@@ -10,19 +10,10 @@ import threading
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
-from server_helpers import USERS, make_server, row
+from server_helpers import USERS, row
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
-
-
-@pytest.fixture
-def srv(tmp_path):
-    s = make_server(tmp_path)
-    yield s
-    s.client.close()
-    s.writer.close()
 
 
 def problem(r, status: int, code: str) -> dict:

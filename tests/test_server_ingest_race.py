@@ -6,21 +6,11 @@ from __future__ import annotations
 import json
 import threading
 
-import pytest
-
 from outcomes.facts import store as store_module
-from server_helpers import make_server, row
+from server_helpers import row
 
 BATCH_A = [row(f"a{i}", f"c{i}", "2026-03-02T09:00:00Z", "2026-03-02T09:20:00Z") for i in range(5)]
 BATCH_B = [row(f"b{i}", f"c{i}", "2026-03-09T09:00:00Z", "2026-03-09T09:20:00Z") for i in range(5)]
-
-
-@pytest.fixture
-def srv(tmp_path):
-    s = make_server(tmp_path)
-    yield s
-    s.client.close()
-    s.writer.close()
 
 
 def _both_staged_before_either_writes(monkeypatch, parties: int = 2) -> threading.Barrier:

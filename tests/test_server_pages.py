@@ -6,17 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
-from server_helpers import PASSWORD, USERS, make_server, row
-
-
-@pytest.fixture
-def srv(tmp_path):
-    s = make_server(tmp_path)
-    yield s
-    s.client.close()
-    s.writer.close()
+from server_helpers import PASSWORD, USERS, row
 
 
 def signin(srv, role: str, password: str = PASSWORD):

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from server_helpers import make_server, row
-
-
-@pytest.fixture
-def srv(tmp_path):
-    s = make_server(tmp_path)
-    yield s
-    s.client.close()
-    s.writer.close()
+from server_helpers import row
 
 
 def _settle_march(srv):

@@ -118,7 +118,8 @@ _INTEGERS = (
     "UBIGINT",
     "UHUGEINT",
 )
-_NUMBERS = (*_INTEGERS, "FLOAT", "DOUBLE", "DECIMAL")
+#: DuckDB types of numbers (a typed column of one of these holds a number)
+NUMERIC_TYPES = (*_INTEGERS, "FLOAT", "DOUBLE", "DECIMAL")
 _TIMES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE", "DATE")
 
 #: Typed (Parquet) columns: the physical types each kind of canonical column may have, and how to say it. Text
@@ -128,10 +129,10 @@ PHYSICAL_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
     "enum": ((), "text (VARCHAR)"),
     "ts": (_TIMES, "a timestamp (TIMESTAMP, TIMESTAMP WITH TIME ZONE or DATE), or ISO 8601 text"),
     "bool": (("BOOLEAN", *_INTEGERS), "a boolean (BOOLEAN, 0/1), or true/false text"),
-    "seconds": (_NUMBERS, "a number (integer, floating point or DECIMAL), or its text"),
-    "int": (_NUMBERS, "a whole number (an integer type), or its text"),
-    "score": (_NUMBERS, "a number (integer, floating point or DECIMAL), or its text"),
-    "money": (_NUMBERS, "an amount (DECIMAL, or an integer or floating-point number), or decimal text"),
+    "seconds": (NUMERIC_TYPES, "a number (integer, floating point or DECIMAL), or its text"),
+    "int": (NUMERIC_TYPES, "a whole number (an integer type), or its text"),
+    "score": (NUMERIC_TYPES, "a number (integer, floating point or DECIMAL), or its text"),
+    "money": (NUMERIC_TYPES, "an amount (DECIMAL, or an integer or floating-point number), or decimal text"),
 }
 
 

@@ -27,26 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .schema import FALSE_TEXTS, FUTURE_TOLERANCE_HOURS, MAX_FIELD_CHARS, TRUE_TEXTS, Field, Kind
-from .sources import Source, ident, lit, src_col
+from .sources import NUMERIC_TYPES, Source, ident, lit, src_col
 
 # A time of day followed by an offset or a zone name: the text carries its own zone.
 _ZONE_RE = r"\d:\d\d(:\d\d(\.\d*)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)$"
 
-_NUMERIC_PREFIXES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-)
+_NUMERIC_PREFIXES = NUMERIC_TYPES
 _NAIVE_TS_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 
 
