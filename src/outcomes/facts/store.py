@@ -26,7 +26,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -67,6 +67,8 @@ class _Staged:
     rows: int
     reasons: list[str]  # by _ci - 1
     fields: list[str | None]
+    repeats: int  # rows with _ci = 0 (identical repeats of an earlier row of the file)
+    quarantined: int  # rows with _ci > 0
 
 
 @dataclass
@@ -115,6 +117,10 @@ STORAGE_ORDER = {
     "interactions": "date_trunc('month', opened_at), source, customer_id, opened_at, closed_at NULLS LAST, "
     "interaction_id",
 }
+
+#: How much write-ahead log a store that defers checkpoints (`FactsStore.defer_checkpoints`) lets build up:
+#: about 170 batches of 5,000 interactions.
+WAL_LIMIT = "256MB"
 
 #: A SQL string literal ('' inside is a quote): what changes between two batches' staging queries.
 _STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
@@ -176,6 +182,20 @@ class FactsStore:
 
     def close(self) -> None:
         self.con.close()
+
+    def defer_checkpoints(self, wal_limit: str = WAL_LIMIT) -> None:
+        """Write batches to the write-ahead log until it holds `wal_limit`, not DuckDB's 16 MB: for a process that
+        takes a stream of small batches (the server), which then calls `checkpoint` when the stream pauses.
+
+        A checkpoint costs about a second at 1.4M stored rows (2 s at 14M) however few rows it adds, and DuckDB's
+        default ran one every 10 to 20 batches of 5,000 rows, inside a batch's commit: a third of the ingest's
+        time (bench/server.py, the floors). The log is replayed if the process stops before a checkpoint, so no
+        committed batch is lost. A setting of the database, so of every session too."""
+        self.con.execute(f"SET checkpoint_threshold = {lit(wal_limit)}")
+
+    def checkpoint(self) -> None:
+        """Write the log's batches into the database file (DuckDB's CHECKPOINT)."""
+        self.con.execute("CHECKPOINT")
 
     def session(self) -> FactsStore:
         """The same store through a connection of its own (its own temporary tables and transaction): several
@@ -297,9 +317,8 @@ class FactsStore:
             ).fetchall()
         ]
 
-    def _keep_chain(self, batch: int) -> tuple[str, str]:
-        """Inside the ingest's transaction: the digest as of `batch` and the chain's next value."""
-        digest = self.digest(batch)
+    def _keep_chain(self, batch: int, digest: str) -> tuple[str, str]:
+        """Inside the ingest's transaction: the chain's next value after `batch`, whose digest is `digest`."""
         found = self.con.execute(
             f"SELECT chain FROM batch_digests WHERE batch < {int(batch)} ORDER BY batch DESC LIMIT 1"
         ).fetchone()
@@ -326,16 +345,35 @@ class FactsStore:
         ).fetchone()
         return int(n), int(hi) % _TWO64, int(lo) % _TWO64
 
-    def _keep_digest_sums(self, batch: int, table: str) -> None:
+    def _keep_digest_sums(
+        self, batch: int, table: str, written: tuple[int, int, int], closed: tuple[int, int, int]
+    ) -> dict[str, tuple[int, int, int]]:
         """Inside the ingest's transaction: the running sums as of `batch` = those as of the batch before,
-        plus the versions this batch wrote, minus the versions it closed."""
+        plus the versions this batch wrote to `table` (`written`: count and hash sums), minus the versions it
+        closed (`closed`); kept, and returned for the digest."""
+        before = {
+            str(t): (int(n), int(hi), int(lo))
+            for t, n, hi, lo in self.con.execute(
+                f"SELECT tbl, n, hi, lo FROM digest_sums WHERE batch = {int(batch) - 1}"
+            ).fetchall()
+        }
+        sums: dict[str, tuple[int, int, int]] = {}
         for name in ("interactions", "events"):
-            n, hi, lo = self._digest_sums(name, batch - 1) if batch > 1 else (0, 0, 0)
+            if batch <= 1:
+                n, hi, lo = 0, 0, 0
+            elif name in before:
+                n, hi, lo = before[name]
+            else:  # a store written before the sums were kept
+                n, hi, lo = self._digest_sums(name, batch - 1)
             if name == table:
-                an, ahi, alo = self._hash_sums(name, f"_batch = {int(batch)}")
-                sn, shi, slo = self._hash_sums(name, f"_until = {int(batch)}")
-                n, hi, lo = n + an - sn, (hi + ahi - shi) % _TWO64, (lo + alo - slo) % _TWO64
-            self.con.execute(f"INSERT INTO digest_sums VALUES ({int(batch)}, {lit(name)}, {n}, {hi}, {lo})")
+                n = n + written[0] - closed[0]
+                hi, lo = (hi + written[1] - closed[1]) % _TWO64, (lo + written[2] - closed[2]) % _TWO64
+            sums[name] = (n, hi % _TWO64, lo % _TWO64)
+        self.con.execute(
+            "INSERT INTO digest_sums VALUES "
+            + ", ".join(f"({int(batch)}, {lit(name)}, {n}, {hi}, {lo})" for name, (n, hi, lo) in sums.items())
+        )
+        return sums
 
     def tampered_rows(self, as_of_batch: int | None) -> dict[str, int]:
         """Rows visible as of the batch (None: every stored version) whose stored `_hash` no longer matches
@@ -541,21 +579,29 @@ class FactsStore:
         hasher = threading.Thread(target=_file_sha256, args=(path, sha), daemon=True)
         hasher.start()
         try:
-            with self._ingesting(*rejects.TEMP_TABLES):
-                rejects.clear(self.con)
+            # only the CSV reader keeps rejected lines (facts/rejects.py)
+            csv = fmt_name == "csv"
+            with self._ingesting(*(rejects.TEMP_TABLES if csv else ())):
+                if csv:
+                    rejects.clear(self.con)
                 source = open_source(self.con, spec, path, fmt_name)
                 query = stage_query(spec, source, timezone=timezone, now=moment)
                 staged = self._stage(spec, path, source, query, report)
                 if name is not None:
-                    staged = _Staged(name, staged.fmt, staged.rows, staged.reasons, staged.fields)
+                    staged = replace(staged, file=name)
                 hasher.join()
                 with write_lock or nullcontext(), self._transaction():
                     summary = self._write(spec, staged, moment, timezone, sha.get("sha256"), report)
                     batch = int(summary.batch or 0)
-                    found = rejects.quarantine(self.con, batch, spec.name, staged.file, len(source.types))
+                    found = (
+                        rejects.quarantine(self.con, batch, spec.name, staged.file, len(source.types))
+                        if csv
+                        else {}
+                    )
                     if found:
                         rejects.add_to_batch(self.con, summary, found)
-                    quarantine_once(self.con, batch)
+                    if summary.quarantined:
+                        quarantine_once(self.con, batch)
                     if check is not None:
                         check(self.con, summary)
         finally:
@@ -587,12 +633,7 @@ class FactsStore:
                 raise KeyboardInterrupt from exc
             raise
         finally:
-            self._drop_temps()
-            for table in temp_tables:
-                try:
-                    self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
-                except duckdb.Error:
-                    pass
+            self._drop_temps(*temp_tables)
 
     def ingest_relation(
         self,
@@ -719,25 +760,36 @@ class FactsStore:
                 f"{path}: cannot read the file as {source.fmt} ({read_error_text(exc)})"
             ) from None
         report("read", 100, 100)
-        rows = int(con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0])
-        if source.lines is not None and "bad_json" in reasons:
-            bad = reasons.index("bad_json") + 1
-            if con.execute(f"SELECT count(*) FROM {_STAGE} WHERE _ci = {bad}").fetchone()[0]:
-                con.execute(
-                    f"UPDATE {_STAGE} SET _raw = l.line FROM ({source.lines}) AS l "
-                    f"WHERE {_STAGE}._ci = {bad} AND {_STAGE}.rowid + 1 = l._row"
-                )
+        not_null = " AND ".join(f"{k} IS NOT NULL" for k in key)
+        bad = reasons.index("bad_json") + 1 if source.lines is not None and "bad_json" in reasons else -1
+        # one pass for the counts: keys repeated within the file are possible only where two rows' key hashes
+        # are equal (usually none: then no grouping at all)
+        rows, keyed, distinct, repeats, quarantined, bad_json = (
+            int(x)
+            for x in con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {not_null}), "
+                f"count(DISTINCT hash({key_cols})) FILTER (WHERE {not_null}), count(*) FILTER (WHERE _ci = 0), "
+                f"count(*) FILTER (WHERE _ci > 0), count(*) FILTER (WHERE _ci = {bad}) FROM {_STAGE}"
+            ).fetchone()
+        )
+        if bad_json:
+            con.execute(
+                f"UPDATE {_STAGE} SET _raw = l.line FROM ({source.lines}) AS l "
+                f"WHERE {_STAGE}._ci = {bad} AND {_STAGE}.rowid + 1 = l._row"
+            )
 
         # keys repeated within the file (usually none): identical repeats are duplicates, repeats with
         # different content are all quarantined (duplicate_id). Candidates come from a 64-bit hash of the
         # key, which is cheap to group on; the exact keys are then grouped among the candidates only.
         report("validate", 0, rows)
-        keyed = f"{_STAGE} WHERE {' AND '.join(f'{k} IS NOT NULL' for k in key)}"
+        if distinct == keyed:
+            return _Staged(str(path), source.fmt, rows, reasons, fields, repeats, quarantined)
+        keyed_rows = f"{_STAGE} WHERE {not_null}"
         con.execute(
             f"CREATE TEMP TABLE {_GROUPS} AS SELECT {key_cols}, count(*) AS n, "
             "min(coalesce(_hash, _raw)) <> max(coalesce(_hash, _raw)) AS conflict "
-            f"FROM {keyed} AND hash({key_cols}) IN "
-            f"(SELECT hash({key_cols}) FROM {keyed} GROUP BY ALL HAVING count(*) > 1) "
+            f"FROM {keyed_rows} AND hash({key_cols}) IN "
+            f"(SELECT hash({key_cols}) FROM {keyed_rows} GROUP BY ALL HAVING count(*) > 1) "
             "GROUP BY ALL HAVING count(*) > 1"
         )
         repeated, conflicts = con.execute(
@@ -753,7 +805,10 @@ class FactsStore:
                 f"QUALIFY row_number() OVER (PARTITION BY {', '.join(f's.{k}' for k in key)} "
                 "ORDER BY s.rowid) > 1)"
             )
-        return _Staged(str(path), source.fmt, rows, reasons, fields)
+        repeats, quarantined = con.execute(
+            f"SELECT count(*) FILTER (WHERE _ci = 0), count(*) FILTER (WHERE _ci > 0) FROM {_STAGE}"
+        ).fetchone()
+        return _Staged(str(path), source.fmt, rows, reasons, fields, int(repeats), int(quarantined))
 
     def _write(
         self,
@@ -772,26 +827,32 @@ class FactsStore:
         cols = ", ".join(ident(c) for c in spec.columns)
         batch = int(con.execute("SELECT coalesce(max(batch), 0) + 1 FROM batches").fetchone()[0])
 
-        # compare the valid rows with the current versions of their keys
+        # compare the valid rows with the current versions of their keys; the same pass sums the hashes of
+        # the versions the batch writes (new keys and changed content) and of those it closes, for the digest
         valid = f"(SELECT {key_cols}, _hash FROM {_STAGE} WHERE _ci IS NULL)"
         current = f"(SELECT {key_cols}, _hash FROM {table} WHERE _until IS NULL)"
         c_join = " AND ".join(f"s.{k} = c.{k}" for k in key)
-        accepted, same, updated = (
+        written, closed = "c._hash IS NULL OR c._hash <> s._hash", "c._hash <> s._hash"
+        accepted, same, updated, w_hi, w_lo, c_hi, c_lo = (
             int(x)
             for x in con.execute(
                 "SELECT count(*) FILTER (WHERE c._hash IS NULL), count(*) FILTER (WHERE c._hash = s._hash), "
-                f"count(*) FILTER (WHERE c._hash <> s._hash) FROM {valid} AS s LEFT JOIN {current} AS c "
-                f"ON {c_join}"
+                f"count(*) FILTER (WHERE c._hash <> s._hash), {_half_sums('s._hash', written)}, "
+                f"{_half_sums('c._hash', closed)} FROM {valid} AS s LEFT JOIN {current} AS c ON {c_join}"
             ).fetchone()
         )
-        by_reason = {
-            str(r): int(n)
-            for r, n in con.execute(
-                f"SELECT {_list_sql(staged.reasons)}[_ci], count(*) FROM {_STAGE} WHERE _ci > 0 "
-                "GROUP BY ALL ORDER BY 1"
-            ).fetchall()
-        }
-        repeats = int(con.execute(f"SELECT count(*) FROM {_STAGE} WHERE _ci = 0").fetchone()[0])
+        by_reason = (
+            {
+                str(r): int(n)
+                for r, n in con.execute(
+                    f"SELECT {_list_sql(staged.reasons)}[_ci], count(*) FROM {_STAGE} WHERE _ci > 0 "
+                    "GROUP BY ALL ORDER BY 1"
+                ).fetchall()
+            }
+            if staged.quarantined
+            else {}
+        )
+        repeats = staged.repeats
         quarantined = sum(by_reason.values())
         report("validate", staged.rows, staged.rows)
 
@@ -856,8 +917,8 @@ class FactsStore:
                 json.dumps(summary.reasons, sort_keys=True),
             ],
         )
-        self._keep_digest_sums(batch, table)
-        summary.digest, summary.facts_chain = self._keep_chain(batch)
+        sums = self._keep_digest_sums(batch, table, (accepted + updated, w_hi, w_lo), (updated, c_hi, c_lo))
+        summary.digest, summary.facts_chain = self._keep_chain(batch, _digest_text(sums))
         report("write", _WRITE_STEPS, _WRITE_STEPS)
         return summary
 
@@ -888,8 +949,12 @@ class FactsStore:
         )
 
     def _run_with_progress(self, sql: str, report: Progress) -> None:
-        """Run sql on a worker thread, reporting DuckDB's query progress; Ctrl-C interrupts the query."""
+        """Run sql on a worker thread, reporting DuckDB's query progress; Ctrl-C interrupts the query. Nobody
+        listening (the server's batches): on this thread."""
         con = self.con
+        if report is _no_progress:
+            con.execute(sql)
+            return
         outcome: dict[str, BaseException] = {}
 
         def work() -> None:
@@ -943,12 +1008,24 @@ class FactsStore:
             self._order_safe.clear()
         self._order_safe.add(shape)
 
-    def _drop_temps(self) -> None:
-        for name in _TEMPS:
-            try:
-                self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
-            except duckdb.Error:
-                pass
+    def _drop_temps(self, *more: str) -> None:
+        """Drop the ingest's temporary tables that exist (listed once: a statement per name costs more)."""
+        wanted = set(_TEMPS) | set(more)
+        try:
+            found = [
+                str(r[0])
+                for r in self.con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE temporary AND database_name = 'temp'"
+                ).fetchall()
+            ]
+        except duckdb.Error:
+            found = sorted(wanted)
+        for name in found:
+            if name in wanted:
+                try:
+                    self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+                except duckdb.Error:
+                    pass
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
@@ -963,6 +1040,15 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _half_sums(hash_col: str, where: str) -> str:
+    """SQL: the sums of the high and low 64-bit halves of a hex md5 column over the rows where `where` holds
+    (0 when none), as the digest adds them."""
+    return ", ".join(
+        f"coalesce(sum(CAST(('0x' || substr({hash_col}, {start}, 16)) AS UBIGINT)) FILTER (WHERE {where}), 0)"
+        for start in (1, 17)
+    )
 
 
 def _digest_text(sums: dict[str, tuple[int, int, int]]) -> str:
