@@ -375,6 +375,45 @@ def test_security_headers_and_htmx_served_from_the_package(srv):
     assert "<script>" not in page and "http://" not in page and "https://" not in page
 
 
+def test_kept_token_checks_see_expiry_at_once_and_outside_revocations_within_the_ttl(srv, monkeypatch):
+    """The server keeps a token's holder for a second (auth.AccessKept): an expiry still refuses it at the very
+    request, a revocation through this process at the next one, and a revocation it did not make (the ledger
+    edited by another process) once the second is over."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from outcomes.ledger import access as people
+
+    c = srv.client
+    with people.transaction(srv.writer.ledger) as s:
+        issued = people.create_token(s, USERS["buyer-viewer"][0], days=1)
+    h = {"Authorization": f"Bearer {issued.token}"}
+    assert c.get("/api/me", headers=h).status_code == 200  # kept now
+    later = datetime.now(UTC) + timedelta(days=2)
+    monkeypatch.setattr(people, "_now", lambda: later)
+    problem(c.get("/api/me", headers=h), 401, "unauthenticated")
+    monkeypatch.undo()
+    assert c.get("/api/me", headers=h).status_code == 200
+    # revoked behind the server's back: the ledger row changed, no access transaction of this process ran
+    kept = srv.client.app.state.kept
+    kept.ttl = 0.3
+    assert c.get("/api/me", headers=h).status_code == 200
+    with srv.writer.ledger.session() as s, s.begin():
+        s.execute(
+            text("UPDATE api_tokens SET revoked_at = :t WHERE id = :i"),
+            {"t": "2026-01-01T00:00:00Z", "i": issued.id},
+        )
+    time.sleep(0.35)
+    problem(c.get("/api/me", headers=h), 401, "unauthenticated")
+    # a grant revoked through this process closes the contract at the next request
+    assert c.get("/api/contracts/acme-northwind", headers=srv.h("buyer-viewer")).status_code == 200
+    with people.transaction(srv.writer.ledger) as s:
+        people.revoke_grant(s, USERS["buyer-viewer"][0], "buyer-viewer", "acme-northwind")
+    problem(c.get("/api/contracts/acme-northwind", headers=srv.h("buyer-viewer")), 404, "not_found")
+
+
 def test_the_openapi_document_types_every_operation(srv):
     spec = srv.client.get("/api/openapi.json").json()
     ops = [(p, m, op) for p, item in spec["paths"].items() for m, op in item.items()]

@@ -310,15 +310,27 @@ def tokens(s: Session, email: str | None = None) -> list[tuple[ApiToken, str]]:
 
 def token_person(s: Session, token: str, now: datetime | None = None) -> Person | None:
     """The person a token belongs to, when it is well-formed, known, not revoked and not expired."""
+    found = token_holder(s, token)
+    if found is None or not live_until(found[1], now):
+        return None
+    return found[0]
+
+
+def token_holder(s: Session, token: str) -> tuple[Person, str] | None:
+    """(the person, the expiry as stored) of a well-formed, known, unrevoked token, expired or not."""
     m = _TOKEN.match(token or "")
     if m is None:
         return None
     row = s.get(ApiToken, m.group(1))
-    if row is None or not hmac.compare_digest(row.hash, sha256(token)):
+    if row is None or not hmac.compare_digest(row.hash, sha256(token)) or row.revoked_at is not None:
         return None
-    if row.revoked_at is not None or row.expires_at <= _text(now or _now()):
-        return None
-    return person_by_id(s, row.user_id)
+    person = person_by_id(s, row.user_id)
+    return None if person is None else (person, row.expires_at)
+
+
+def live_until(expires_at: str, now: datetime | None = None) -> bool:
+    """Is a token (or session) with this stored expiry still valid now."""
+    return expires_at > _text(now or _now())
 
 
 # sessions -------------------------------------------------------------------------------------------------
@@ -367,6 +379,23 @@ def transaction(ledger) -> Iterator[Session]:
     """A ledger write transaction holding the ledger's write lock (as every ledger write does)."""
     from outcomes.ledger.store import lock_for_write
 
-    with ledger.session() as s, s.begin():
-        lock_for_write(s)
-        yield s
+    try:
+        with ledger.session() as s, s.begin():
+            lock_for_write(s)
+            yield s
+    finally:
+        changed()
+
+
+_generation = [0]
+
+
+def generation() -> int:
+    """How many access transactions (`transaction`) and contract registrations this process has run: what a
+    cache of tokens, grants and parties in this process compares to know that nothing changed since it read
+    them."""
+    return _generation[0]
+
+
+def changed() -> None:
+    _generation[0] += 1

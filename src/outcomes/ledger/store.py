@@ -66,6 +66,14 @@ class Ledger:
 
     # contracts -------------------------------------------------------------------------------------------
     def add_contract(self, contract: Contract, source_text: str, filename: str) -> Registered:
+        from outcomes.ledger import access
+
+        try:
+            return self._add_contract(contract, source_text, filename)
+        finally:
+            access.changed()  # a new version may name other parties: kept access checks read again
+
+    def _add_contract(self, contract: Contract, source_text: str, filename: str) -> Registered:
         digest = contract_hash(contract)
         with self.session() as s, s.begin():
             lock_for_write(s)

@@ -90,8 +90,7 @@ def caller(request: Request, *, required: bool = True) -> Caller | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("the Authorization header must be `Bearer <token>`")
-        with ledger.session() as s:
-            found = people.token_person(s, token.strip())
+        found = request.app.state.kept.token_person(ledger, token.strip())
         if found is None:
             raise _unauthenticated("the token is unknown, expired or revoked")
         return Caller(found, "token")
@@ -123,17 +122,70 @@ def _unauthenticated(detail: str) -> HTTPProblem:
     return HTTPProblem("unauthenticated", detail, headers={"WWW-Authenticate": 'Bearer realm="outcomes"'})
 
 
-def parties_of(ledger: Any, contract_id: str) -> dict[str, Any] | None:
+def parties_of(ledger: Any, contract_id: str, kept: AccessKept | None = None) -> dict[str, Any] | None:
+    """A contract's parties (latest version), through the app's `AccessKept` when given."""
+    return kept.parties(ledger, contract_id) if kept is not None else _read_parties(ledger, contract_id)
+
+
+def _read_parties(ledger: Any, contract_id: str) -> dict[str, Any] | None:
     rows = ledger.contract_versions(contract_id)
     if not rows:
         return None
     return json.loads(rows[-1].canonical)["parties"]
 
 
+class AccessKept:
+    """A token's holder and a contract's parties as last read from the ledger, for at most `ttl` seconds and only
+    while no access transaction of this process (`people.generation`: tokens, grants, sessions) has run since.
+
+    The token check and the contract's parties were a third of the cost of a request (two to three ledger
+    queries; docs/server.md, Performance). A revocation, grant or new contract version made through this
+    process is seen by the next request; one made by another process within `ttl` (the server is the
+    workspace's one writer, so only a ledger shared on PostgreSQL could). Expiry is checked at every request.
+    Unknown tokens are never kept. One per app (`app.state.kept`): it belongs to one ledger."""
+
+    def __init__(self, ttl: float = 1.0, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._tokens: dict[str, tuple[float, int, people.Person, str]] = {}
+        self._parties: dict[str, tuple[float, int, dict[str, Any] | None]] = {}
+
+    def _fresh(self, at: float, generation: int) -> bool:
+        return generation == people.generation() and time.monotonic() - at < self.ttl
+
+    def token_person(self, ledger: Any, token: str) -> people.Person | None:
+        key = token
+        hit = self._tokens.get(key)
+        if hit is not None and self._fresh(hit[0], hit[1]):
+            return hit[2] if people.live_until(hit[3]) else None
+        generation, at = people.generation(), time.monotonic()
+        with ledger.session() as s:
+            found = people.token_holder(s, token)
+        if found is None:
+            self._tokens.pop(key, None)
+            return None
+        if len(self._tokens) >= self.size:
+            self._tokens.clear()
+        self._tokens[key] = (at, generation, found[0], found[1])
+        return found[0] if people.live_until(found[1]) else None
+
+    def parties(self, ledger: Any, contract_id: str) -> dict[str, Any] | None:
+        key = contract_id
+        hit = self._parties.get(key)
+        if hit is not None and self._fresh(hit[0], hit[1]):
+            return hit[2]
+        generation, at = people.generation(), time.monotonic()
+        parties = _read_parties(ledger, contract_id)
+        if len(self._parties) >= self.size:
+            self._parties.clear()
+        self._parties[key] = (at, generation, parties)
+        return parties
+
+
 def contract_access(request: Request, contract_id: str, who: Caller) -> ContractAccess:
     """The caller's access to a contract, or 404 when it does not exist for them."""
     ledger = request.app.state.writer.ledger
-    parties = parties_of(ledger, contract_id)
+    parties = parties_of(ledger, contract_id, request.app.state.kept)
     roles = people.visible_roles(who.person, contract_id, parties) if parties is not None else []
     if not roles:
         raise HTTPProblem("not_found", f"no contract {contract_id!r}")
@@ -144,7 +196,7 @@ def visible_contracts(request: Request, who: Caller) -> list[ContractAccess]:
     ledger = request.app.state.writer.ledger
     out = []
     for cid in sorted({r.contract for r in ledger.contract_versions()}):
-        parties = parties_of(ledger, cid)
+        parties = parties_of(ledger, cid, request.app.state.kept)
         roles = people.visible_roles(who.person, cid, parties or {})
         if roles:
             out.append(ContractAccess(cid, tuple(roles), parties or {}, who))

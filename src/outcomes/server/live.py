@@ -121,6 +121,7 @@ class LiveBoard:
         self._version = 0
         self._changed = threading.Condition()
         self.last_update_seconds: float | None = None
+        self._memo = threading.local()  # .clocks: contact clocks read in the running update (its thread only)
 
     # reading ------------------------------------------------------------------------------------------
     def snapshot(self, contract_id: str) -> dict[str, Any] | None:
@@ -146,6 +147,7 @@ class LiveBoard:
             con = self.con
             ids = sorted({r.contract for r in self.ledger.contract_versions()})
             made: dict[str, dict[str, Any]] = {}
+            self._memo.clocks = {}
             con.begin()
             try:
                 (latest,) = con.execute("SELECT coalesce(max(batch), 0) FROM batches").fetchone()
@@ -158,6 +160,7 @@ class LiveBoard:
                 con.rollback()
                 raise
             finally:
+                self._memo.clocks = None
                 for table in _SCRATCH:
                     con.execute(f"DROP TABLE IF EXISTS {table}")
             self._snapshots.update(made)
@@ -240,10 +243,17 @@ class LiveBoard:
         return self._contracts[key]
 
     def _contact_clock(self, system_of_record: str) -> datetime | None:
-        """The store's contact clock (FactsStore.contact_clock), read in the board's transaction."""
-        return self.con.execute(
+        """The store's contact clock (FactsStore.contact_clock), read in the board's transaction (once per update:
+        a scan of the interactions)."""
+        memo = getattr(self._memo, "clocks", None)
+        if memo is not None and system_of_record in memo:
+            return memo[system_of_record]
+        clock = self.con.execute(
             "SELECT max(opened_at) FROM interactions WHERE source = ? AND _until IS NULL", [system_of_record]
         ).fetchone()[0]
+        if memo is not None:
+            memo[system_of_record] = clock
+        return clock
 
     def _clocks(self, tracked: list[Tracked]) -> Clocks:
         sor = tracked[-1].contract.system_of_record if tracked else None
@@ -342,7 +352,8 @@ class LiveBoard:
             f"CREATE TABLE {_NEW} AS "
             + " UNION ALL ".join(f"({self._fates_sql(cid, t, clocks, touched=True)})" for t in periods)
         )
-        # the kept fates of the touched customers, found once (one scan of live.fates), then replaced
+        # the kept fates of the touched customers, found once (one scan of live.fates), then replaced; a DELETE ..
+        # RETURNING instead took longer (DuckDB 1.5: 0.39 s against 0.27 s for both statements at 1.4M rows)
         labels = ", ".join(_lit(t.label) for t in periods)
         kept = f"contract = {_lit(cid)} AND period IN ({labels})"
         con.execute(

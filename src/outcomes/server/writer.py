@@ -29,11 +29,16 @@ from outcomes.server.problems import HTTPProblem
 log = logging.getLogger("outcomes.server")
 
 QUARANTINE_SAMPLE = 20
+SESSIONS_KEPT = 4  # idle connections of the facts store kept for the next batches
 LIVE_INTERVAL = 0.5  # seconds between two updates of the live board, at least
 # ... and at least this many times the last update's duration: under a stream of batches the board takes at most
 # a third of the time (its updates share the machine with the ingest) and each update takes in more batches
 LIVE_REST = 2.0
-LIVE_REST_MAX = 5.0  # ... but never longer than this (the rest after the start-up build, which is long)
+# ... but never longer than this: under a stream of batches faster than the board's own rate its updates grow
+# with the batches they take in, and a shorter cap would let the board take most of the machine (the ingest's
+# rate fell by a third with 5 s); once batches stop the rest is cut short (`_rest`)
+LIVE_REST_MAX = 30.0
+IDLE_CHECKPOINT = 1.0  # seconds without a batch (the live board up to date) before the facts are checkpointed
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class Writer:
         self.ledger = workspace.ledger()
         self._lock = threading.RLock()
         self.store = workspace.duckdb_facts()  # where batches are written, whatever the engine
+        # batches go to the log; the file is written when they pause (`_checkpoint_when_idle`), not every few
+        # batches inside a batch's commit
+        self.store.defer_checkpoints()
         self.now = now or (lambda: datetime.now(UTC))
         self.uploads = Path(tempfile.mkdtemp(prefix="outcomes-uploads-"))
         with self._lock:
@@ -59,7 +67,10 @@ class Writer:
             self.board = LiveBoard(self.ledger, self.store, main_lock=self._lock)
         self._dirty = threading.Event()
         self._written = 0  # batches written since the start (the live loop's sign that they keep coming)
+        self._checkpointed = 0  # ... as of the last checkpoint
         self._stop = threading.Event()
+        self._sessions: list[Any] = []  # idle sessions of the facts store, for the next batches
+        self._sessions_lock = threading.Lock()
         self._worker: threading.Thread | None = None
         if live:
             self._worker = threading.Thread(target=self._live_loop, name="outcomes-live", daemon=True)
@@ -94,11 +105,20 @@ class Writer:
         write transaction, rolls back and gets the first response."""
         body_sha = hashlib.sha256(body).hexdigest()
         # the first look reads the receipts on the attempt's own connection: no wait for another batch's write
-        session = self.store.session()
+        with self._sessions_lock:
+            session = self._sessions.pop() if self._sessions else self.store.session()
+        done = False
         try:
-            return self._ingest(session, tenant, key, kind, body, body_sha, fmt, timezone, actor, contract)
+            outcome = self._ingest(session, tenant, key, kind, body, body_sha, fmt, timezone, actor, contract)
+            done = True
+            return outcome
         finally:
-            session.close()
+            # a connection is kept for the next batch only after a clean run (opening one costs a millisecond)
+            with self._sessions_lock:
+                if done and not self._stop.is_set() and len(self._sessions) < SESSIONS_KEPT:
+                    self._sessions.append(session)
+                else:
+                    session.close()
 
     def _ingest(
         self,
@@ -205,7 +225,8 @@ class Writer:
     # the live board --------------------------------------------------------------------------------------
     def _live_loop(self) -> None:
         while not self._stop.is_set():
-            if not self._dirty.wait(timeout=1.0):
+            if not self._dirty.wait(timeout=IDLE_CHECKPOINT):
+                self._checkpoint_when_idle()
                 continue
             self._dirty.clear()
             try:
@@ -215,6 +236,19 @@ class Writer:
             self._rest(
                 min(LIVE_REST_MAX, max(LIVE_INTERVAL, LIVE_REST * (self.board.last_update_seconds or 0.0)))
             )
+
+    def _checkpoint_when_idle(self) -> None:
+        """No batch for a while: write the logged batches into the facts file (a checkpoint takes a second or two,
+        which a batch arriving now waits for)."""
+        written = self._written
+        if written == self._checkpointed:
+            return
+        try:
+            with self._lock:
+                self.store.checkpoint()
+            self._checkpointed = written
+        except Exception:  # the log keeps the batches; the next pause tries again
+            log.exception("the facts store could not checkpoint")
 
     def _rest(self, seconds: float) -> None:
         """Let batches gather for the next update, but cut the rest short once they stop coming (a LIVE_INTERVAL
@@ -242,6 +276,10 @@ class Writer:
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
         with self._lock:
             self.ws.close()
         for p in self.uploads.glob("*"):
