@@ -103,6 +103,43 @@ def test_the_store_is_a_file_that_reopens(tmp_path):
         assert s.con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
 
 
+def test_deferred_checkpoints_keep_every_batch_when_the_process_dies_before_one(tmp_path):
+    """A store that defers checkpoints (the server's) holds its batches in the write-ahead log: a process killed
+    before any checkpoint loses none of them, and its digests and chain reopen as they were."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "facts.duckdb"
+    files = [csv(tmp_path, f"f{i}.csv", row(f"a{i}", 1), row(f"b{i}", 2, day=4)) for i in range(3)]
+    script = textwrap.dedent(
+        f"""
+        import json, os, sys
+        from datetime import datetime, UTC
+        from outcomes.facts import FactsStore
+        s = FactsStore({str(path)!r})
+        s.defer_checkpoints()
+        for f in {[str(f) for f in files]!r}:
+            s.ingest("interactions", f, now=datetime(2026, 10, 20, tzinfo=UTC))
+        print(json.dumps([s.digest(), [list(c) for c in s.chain()]]), flush=True)
+        os._exit(0)  # no close, no checkpoint: as a kill would leave it
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    digest, chain = __import__("json").loads(out.stdout)
+    wal = Path(str(path) + ".wal")
+    assert wal.exists() and wal.stat().st_size > 0  # the batches were in the log only
+    with FactsStore(path) as s:
+        assert s.latest_batch() == 3 and s.digest() == digest == s.digest(recount=True)
+        assert [list(c) for c in s.chain()] == chain
+        assert s.con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 6
+        s.defer_checkpoints()
+        s.ingest("interactions", csv(tmp_path, "g.csv", row("c", 3)), now=NOW)
+        assert wal.stat().st_size > 0
+        s.checkpoint()
+        assert not wal.exists() or wal.stat().st_size == 0
+
+
 # -- the digest ---------------------------------------------------------------------------------------
 
 

@@ -120,7 +120,7 @@ STORAGE_ORDER = {
 
 #: How much write-ahead log a store that defers checkpoints (`FactsStore.defer_checkpoints`) lets build up:
 #: about 170 batches of 5,000 interactions.
-WAL_LIMIT = "256MB"
+WAL_LIMIT = "256MiB"
 
 #: A SQL string literal ('' inside is a quote): what changes between two batches' staging queries.
 _STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
