@@ -772,6 +772,11 @@ class FactsStore:
                 f"count(*) FILTER (WHERE _ci > 0), count(*) FILTER (WHERE _ci = {bad}) FROM {_STAGE}"
             ).fetchone()
         )
+        if quarantined:
+            con.execute(
+                f"UPDATE {_STAGE} SET _raw = d._raw, _message = d._message FROM ({query.details}) AS d "
+                f"WHERE {_STAGE}._ci > 0 AND {_STAGE}.rowid + 1 = d._row"
+            )
         if bad_json:
             con.execute(
                 f"UPDATE {_STAGE} SET _raw = l.line FROM ({source.lines}) AS l "

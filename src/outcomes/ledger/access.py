@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outcomes.ledger import audit
+from outcomes.ledger import audit, changes
 from outcomes.ledger.errors import LedgerError
 from outcomes.ledger.models import ApiToken, Grant, Organisation, User, WebSession
 
@@ -384,18 +384,11 @@ def transaction(ledger) -> Iterator[Session]:
             lock_for_write(s)
             yield s
     finally:
-        changed()
-
-
-_generation = [0]
+        changes.record()
 
 
 def generation() -> int:
     """How many access transactions (`transaction`) and contract registrations this process has run: what a
     cache of tokens, grants and parties in this process compares to know that nothing changed since it read
-    them."""
-    return _generation[0]
-
-
-def changed() -> None:
-    _generation[0] += 1
+    them (ledger/changes.py)."""
+    return changes.count()

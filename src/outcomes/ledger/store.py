@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from outcomes.contract import Contract, canonical_form, contract_hash, load_contract_text
-from outcomes.ledger import audit, coverage, migrations
+from outcomes.ledger import audit, changes, coverage, migrations
 from outcomes.ledger import disputes as lifecycle
 from outcomes.ledger.errors import LedgerError
 from outcomes.ledger.heads import Head
@@ -66,12 +66,10 @@ class Ledger:
 
     # contracts -------------------------------------------------------------------------------------------
     def add_contract(self, contract: Contract, source_text: str, filename: str) -> Registered:
-        from outcomes.ledger import access
-
         try:
             return self._add_contract(contract, source_text, filename)
         finally:
-            access.changed()  # a new version may name other parties: kept access checks read again
+            changes.record()  # a new version may name other parties: kept access checks read again
 
     def _add_contract(self, contract: Contract, source_text: str, filename: str) -> Registered:
         digest = contract_hash(contract)
