@@ -346,11 +346,16 @@ class FactsStore:
         return int(n), int(hi) % _TWO64, int(lo) % _TWO64
 
     def _keep_digest_sums(
-        self, batch: int, table: str, written: tuple[int, int, int], closed: tuple[int, int, int]
+        self,
+        batch: int,
+        table: str,
+        written: tuple[int, int, int] = (0, 0, 0),
+        closed: tuple[int, int, int] = (0, 0, 0),
     ) -> dict[str, tuple[int, int, int]]:
         """Inside the ingest's transaction: the running sums as of `batch` = those as of the batch before,
         plus the versions this batch wrote to `table` (`written`: count and hash sums), minus the versions it
-        closed (`closed`); kept, and returned for the digest."""
+        closed (`closed`); kept, and returned for the digest. A batch of another table (transcripts) carries
+        them over."""
         before = {
             str(t): (int(n), int(hi), int(lo))
             for t, n, hi, lo in self.con.execute(

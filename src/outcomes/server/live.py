@@ -26,6 +26,7 @@ scorecard reads a snapshot in memory, refreshed after each update: no query.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import defaultdict
@@ -57,6 +58,7 @@ _DDL = (
 )""",
 )
 _KEYS = ("outcome", "day", "workflow", "status", "reason")
+_KEY_COLUMNS = ("interaction_id", "source", "customer_id")  # always read: the touched rows are found by them
 _TOUCHED = "live.touched"
 _NEW = "live.new"
 _DELTA = "live.delta"
@@ -334,8 +336,7 @@ class LiveBoard:
             return
         customers = f"(SELECT customer_id FROM {_TOUCHED} WHERE customer_id IS NOT NULL)"
         keys = f"(SELECT key FROM {_TOUCHED} WHERE key IS NOT NULL)"
-        icols = ", ".join(f'"{c}"' for c in KINDS["interactions"].columns)
-        ecols = ", ".join(f'"{c}"' for c in KINDS["events"].columns)
+        icols, ecols = self._read_columns(periods)
         con.execute(f"DELETE FROM {_IX}")
         con.execute(f"DELETE FROM {_EV}")
         # two scans joined on one key each, not one scan with an OR of two semi-joins (which probes both for
@@ -369,6 +370,20 @@ class LiveBoard:
         )
         con.execute(f"DELETE FROM live.fates WHERE rowid IN (SELECT rid FROM {_OLD})")
         con.execute(f"INSERT INTO live.fates SELECT {_FATE_COLUMNS} FROM {_NEW}")
+
+    def _read_columns(self, periods: list[Tracked]) -> tuple[str, str]:
+        """The SELECT lists that fill live.ix and live.ev: the columns the periods' evidence queries name, and NULL
+        for the others (an interaction row has twenty columns; reading the touched customers' rows is a scan of the
+        facts, whose cost grows with the columns it reads)."""
+        sql = "\n".join(self._evidence_sql(t, touched=True) for t in periods)
+        out = []
+        for kind in ("interactions", "events"):
+            cols = []
+            for c in KINDS[kind].columns:
+                named = re.search(rf"\b{re.escape(c)}\b", sql) is not None or c in _KEY_COLUMNS
+                cols.append(f'"{c}"' if named else f'CAST(NULL AS {KINDS[kind].field(c).sql_type}) AS "{c}"')
+            out.append(", ".join(cols))
+        return out[0], out[1]
 
     def _waiting_sql(self, t: Tracked, clocks: Clocks) -> str:
         """SQL: is a not-excluded candidate still waiting for its window (per outcome), under these clocks."""
