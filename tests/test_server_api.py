@@ -429,6 +429,17 @@ def test_batches_go_to_the_log_and_into_the_file_when_they_pause(srv):
     assert not wal.exists() or wal.stat().st_size == 0
     assert store.digest() == digest == store.digest(recount=True)
     srv.writer._checkpoint_when_idle()  # nothing new since: nothing to do
+    # a checkpoint does not take the writer's lock: a batch committed while one runs is kept whole
+    more = [dict(r, interaction_id=r["interaction_id"] + "-2") for r in MONTH]
+    sent: list = []
+    poster = threading.Thread(target=lambda: sent.append(ingest(srv, more, "wal-2")))
+    poster.start()
+    srv.writer._written += 1  # as if a batch had just been written: the checkpoint runs
+    srv.writer._checkpoint_when_idle()
+    poster.join()
+    assert sent[0].status_code == 201 and sent[0].json()["accepted"] == len(MONTH)
+    srv.writer._checkpoint_when_idle()
+    assert store.digest() == store.digest(recount=True) and store.latest_batch() == 2
 
 
 def test_the_openapi_document_types_every_operation(srv):
