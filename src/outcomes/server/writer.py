@@ -40,7 +40,10 @@ LIVE_REST = 4.0
 # with the batches they take in, and a shorter cap would let the board take most of the machine (the ingest's
 # rate fell by a third with 5 s); once batches stop the rest is cut short (`_rest`)
 LIVE_REST_MAX = 30.0
-IDLE_CHECKPOINT = 1.0  # seconds without a batch (the live board up to date) before the facts are checkpointed
+# seconds without a batch (the live board up to date) before the facts are checkpointed: a checkpoint takes 1 s at
+# 1.4M rows and 2 s at 14M, and batches that resume meanwhile run slower (with 1 s, the bench's next phase always
+# met one: Parquet at 14M fell from 49,200 to 28,400 rows/s)
+IDLE_CHECKPOINT = 5.0
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,8 @@ class Writer:
             if not self._dirty.wait(timeout=IDLE_CHECKPOINT):
                 self._checkpoint_when_idle()
                 continue
+            if self._stop.is_set():  # close() wakes the loop
+                break
             self._dirty.clear()
             try:
                 self.board.catch_up()  # on its own connection: batches keep arriving meanwhile
@@ -279,6 +284,7 @@ class Writer:
         if self._stop.is_set():
             return
         self._stop.set()
+        self._dirty.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
         with self._sessions_lock:
