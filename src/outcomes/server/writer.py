@@ -73,7 +73,8 @@ class Writer:
         self._dirty = threading.Event()
         self._written = 0  # batches written since the start (the live loop's sign that they keep coming)
         self._checkpointed = 0  # ... as of the last checkpoint
-        self._checkpointer: Any = None  # the live loop's connection for checkpoints
+        self._checkpointer: Any = None  # the live loop's connection for checkpoints (False once closed)
+        self._checkpoint_lock = threading.Lock()
         self._stop = threading.Event()
         self._sessions: list[Any] = []  # idle sessions of the facts store, for the next batches
         self._sessions_lock = threading.Lock()
@@ -249,16 +250,17 @@ class Writer:
         """No batch for a while: write the logged batches into the facts file. On a connection of its own and
         without the writer's lock: DuckDB lets batches commit during a checkpoint (a second or two at 14M rows),
         so a stream that resumes meanwhile is slowed, not stopped (tests/test_server_api.py)."""
-        written = self._written
-        if written == self._checkpointed:
-            return
-        try:
-            if self._checkpointer is None:
-                self._checkpointer = self.store.session()
-            self._checkpointer.checkpoint()
-            self._checkpointed = written
-        except Exception:  # the log keeps the batches; the next pause tries again
-            log.exception("the facts store could not checkpoint")
+        with self._checkpoint_lock:  # the live loop's, and a caller's (tests, close)
+            written = self._written
+            if written == self._checkpointed or self._checkpointer is False:
+                return
+            try:
+                if self._checkpointer is None:
+                    self._checkpointer = self.store.session()
+                self._checkpointer.checkpoint()
+                self._checkpointed = written
+            except Exception:  # the log keeps the batches; the next pause tries again
+                log.exception("the facts store could not checkpoint")
 
     def _rest(self, seconds: float) -> None:
         """Let batches gather for the next update, but cut the rest short once they stop coming (a LIVE_INTERVAL
@@ -291,8 +293,10 @@ class Writer:
             for session in self._sessions:
                 session.close()
             self._sessions.clear()
-        if self._checkpointer is not None:
-            self._checkpointer.close()
+        with self._checkpoint_lock:
+            if self._checkpointer:
+                self._checkpointer.close()
+            self._checkpointer = False
         with self._lock:
             self.ws.close()
         for p in self.uploads.glob("*"):
