@@ -52,6 +52,14 @@ def test_every_error_is_one_problem_shape(srv):
         "unauthenticated",
     )
     problem(c.get("/api/contracts", headers={"Authorization": "Basic abc"}), 401, "unauthenticated")
+    # who is asking comes before what was sent: a body that is not JSON, or not the right JSON, without
+    # credentials is a 401 (schemathesis found a 400), with them a 400 or 422
+    answer = "/api/contracts/acme-northwind/disputes/1/answer"
+    for body, status in ((b'{"note": "\xff"}', 400), (b"{not json", 422), (b'{"note": 5}', 422)):
+        sent = {"content": body, "headers": {"Content-Type": "application/json"}}
+        problem(c.post(answer, **sent), 401, "unauthenticated")
+        sent["headers"] |= srv.h("provider-admin")
+        problem(c.post(answer, **sent), status, "bad_request" if status == 400 else "validation")
     problem(c.get("/api/contracts/globex-initech", headers=srv.h("buyer-admin")), 404, "not_found")
     problem(c.get("/api/nowhere", headers=srv.h("buyer-admin")), 404, "not_found")
     problem(c.delete("/api/contracts", headers=srv.h("buyer-admin")), 405, "method_not_allowed")

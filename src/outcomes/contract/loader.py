@@ -30,7 +30,16 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from . import rules
 from .issues import ContractError, Issue, Locator, Path, errors, format_path, sort_issues
-from .limits import MAX_BYTES, MAX_DEPTH, LimitedComposer, LimitExceeded, number_too_long
+from .limits import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    TOO_DEEP,
+    TOO_DEEP_HINT,
+    LimitedComposer,
+    LimitedRoundTripScanner,
+    LimitExceeded,
+    number_too_long,
+)
 from .schema import Contract, _parse_target, _to_decimal, parse_duration
 
 DEFAULT_NAME = "contract.yaml"
@@ -78,6 +87,7 @@ _ExactConstructor.add_constructor("tag:yaml.org,2002:timestamp", _ExactConstruct
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _ExactConstructor
+    yaml.Scanner = LimitedRoundTripScanner
     yaml.Composer = LimitedComposer
     yaml.max_depth = MAX_DEPTH
     return yaml
@@ -143,15 +153,7 @@ def _yaml_issue(exc: YAMLError, file: str, text: str = "") -> Issue:
     if isinstance(exc, MaxDepthExceededError):
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
-        return Issue(
-            "error",
-            "too_deep",
-            f"mappings and lists are nested more than {MAX_DEPTH} levels deep",
-            file,
-            line,
-            None,
-            "a contract's deepest key is about 6 levels down: check the brackets and the indentation",
-        )
+        return Issue("error", "too_deep", TOO_DEEP, file, line, None, TOO_DEEP_HINT)
     if isinstance(exc, MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

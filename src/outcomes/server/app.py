@@ -12,13 +12,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from outcomes import __version__
 from outcomes.errors import OutcomesError
 from outcomes.server import problems
-from outcomes.server.auth import AccessKept, SignInLimiter
+from outcomes.server.auth import AccessKept, SignInLimiter, caller
+from outcomes.server.deps import api_caller
 from outcomes.server.writer import Writer
 
 log = logging.getLogger("outcomes.server")
@@ -146,8 +148,23 @@ def create_app(writer: Writer, *, secure_cookies: bool = False, close_on_shutdow
         )
         return _problem(request, p, exc.headers)
 
+    async def caller_refused(request: Request) -> Response | None:
+        """FastAPI reads a request's body before it asks who the caller is: a request to an API route without
+        valid credentials is answered 401, whatever its body, rather than 400 or 422 on a body it may not send."""
+        route = request.scope.get("route")
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not any(d.call is api_caller for d in dependant.dependencies):
+            return None
+        try:
+            await run_in_threadpool(caller, request)
+        except problems.HTTPProblem as exc:
+            return await http_problem(request, exc)
+        return None
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if (refused := await caller_refused(request)) is not None:
+            return refused
         errors = [
             {
                 "loc": [str(x) for x in e.get("loc", ())],
@@ -165,6 +182,8 @@ def create_app(writer: Writer, *, secure_cookies: bool = False, close_on_shutdow
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and (refused := await caller_refused(request)) is not None:
+            return refused
         code = _STATUS_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal")
         detail = str(exc.detail) if exc.detail else code.replace("_", " ")
         if exc.status_code == 404:
