@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from outcomes.contract import load_contract, load_contract_text
 from outcomes.contract.issues import CODES
-from outcomes.contract.limits import MAX_BYTES, MAX_NODES
+from outcomes.contract.limits import MAX_BYTES, MAX_DEPTH, MAX_NODES, LimitExceeded, load_plain
 from outcomes.contract.loader import parse_yaml
 
 CONTRACT = """\
@@ -125,6 +125,20 @@ def test_a_thousand_levels_of_nesting_is_one_issue_not_a_recursion_error():
     seconds, _, issues = cost(text)
     assert [(i.code, i.line) for i in issues] == [("too_deep", 1)]
     assert seconds < CPU_SECONDS
+
+
+def test_the_other_yaml_files_refuse_deep_brackets_as_they_are_read():
+    """Connector mappings go through `load_plain`: the same scanner, the same limit, before any node is built."""
+    start = time.process_time()
+    with pytest.raises(LimitExceeded) as refused:
+        load_plain("queue_map: " + "[" * 1000 + "]" * 1000 + "\n")
+    column = refused.value.problem_mark.column
+    assert refused.value.code == "too_deep" and column == len("queue_map: ") + MAX_DEPTH
+    assert time.process_time() - start < CPU_SECONDS
+    nested = load_plain("a: " + "[" * 20 + "1" + "]" * 20 + "\n")["a"]
+    for _ in range(19):
+        nested = nested[0]
+    assert nested == [1]
 
 
 def test_a_5000_digit_integer_is_a_bad_value_on_its_line():
