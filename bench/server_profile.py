@@ -1,4 +1,5 @@
-"""Where a batch's time goes in the server: the statements of one live-board update, and the JSON key pass.
+"""Where a batch's time goes in the server: the JSON key pass (alone and beside a long scan), and the statements
+of one live-board update.
 
 Not part of `make bench` (no targets, nothing written): the figures docs/server.md (Performance) quotes for the
 board's scans and the JSON keys come from here.
@@ -68,15 +69,18 @@ def live_update(size: int, n: int) -> None:
         shutil.rmtree(ws_dir, ignore_errors=True)
 
 
-def json_keys() -> None:
+def json_keys(size: int) -> None:
+    """The JSON key pass, before and after, alone and beside a long scan of the facts (as the live board's are):
+    CPU when alone, and wall time (median and 90th percentile of 15) in both cases."""
+    import threading
+
     import duckdb
 
     body = server.batches(server.dataset(1000000), 1, 5000)[0][0]
     path = server.DATA / "server-profile.json"
     path.write_bytes(body)
     reader = f"read_json_objects('{path}', format='array')"
-    con = duckdb.connect()
-    for name, sql in (
+    queries = (
         (
             "every row's keys, ordered (before)",
             f"SELECT k FROM (SELECT DISTINCT unnest(json_keys(json)) AS k FROM {reader} "
@@ -86,10 +90,45 @@ def json_keys() -> None:
             "distinct key lists (now)",
             f"SELECT DISTINCT json_keys(json) FROM {reader} WHERE json_type(json) = 'OBJECT'",
         ),
-    ):
-        best = min(_cpu(con, sql) for _ in range(5))
-        print(f"JSON keys of 5,000 rows, {name}: {best * 1000:.1f} ms of CPU (best of 5)")
-    path.unlink()
+    )
+    ws_dir = server.fresh_copy(server.pristine(size, server.dataset(size)), "server-profile")
+    con = duckdb.connect(str(ws_dir / "facts.duckdb"))
+    stop = threading.Event()
+
+    def scans() -> None:
+        other = con.cursor()
+        while not stop.is_set():
+            other.execute("SELECT count(DISTINCT customer_id), max(opened_at) FROM interactions").fetchall()
+
+    try:
+        for beside in (False, True):
+            worker = threading.Thread(target=scans) if beside else None
+            if worker is not None:
+                worker.start()
+                time.sleep(1)
+            for name, sql in queries:
+                cur = con.cursor()
+                cpu = min(_cpu(cur, sql) for _ in range(5))
+                walls = sorted(_wall(cur, sql) for _ in range(15))
+                print(
+                    f"JSON keys of 5,000 rows, {name}, {'beside a scan' if beside else 'alone'}: "
+                    f"wall {walls[7] * 1000:.1f} ms (p90 {walls[13] * 1000:.1f})"
+                    + ("" if beside else f", CPU {cpu * 1000:.1f} ms")
+                )
+            if worker is not None:
+                stop.set()
+                worker.join()
+    finally:
+        stop.set()
+        con.close()
+        path.unlink()
+        shutil.rmtree(ws_dir, ignore_errors=True)
+
+
+def _wall(con, sql: str) -> float:
+    t0 = time.perf_counter()
+    con.execute(sql).fetchall()
+    return time.perf_counter() - t0
 
 
 def _cpu(con, sql: str) -> float:
@@ -103,5 +142,5 @@ if __name__ == "__main__":
     ap.add_argument("--size", type=int, default=10000000)
     ap.add_argument("--batches", type=int, default=5)
     args = ap.parse_args()
-    json_keys()
+    json_keys(args.size)
     live_update(args.size, args.batches)
