@@ -496,6 +496,24 @@ def test_jsonl_lines_that_are_not_objects_are_quarantined_with_their_text(store,
     assert [(q["row"], q["raw"]) for q in store.quarantine()] == [(2, "not json at all"), (3, "[1, 2]")]
 
 
+def test_json_rows_with_other_keys_and_key_orders_are_read_by_the_union_of_their_keys(store, tmp_path):
+    """The columns of a JSON file are the union of its rows' keys: a key on one row only is a column, missing
+    elsewhere (NULL); the order of keys does not matter; an unknown key on the last row refuses the file."""
+    full = dict(zip(HEADER.split(","), GOOD.split(","), strict=True))
+    short = {k: v for k, v in full.items() if k not in ("csat", "intent")}
+    rows = [dict(short, interaction_id="i1"), dict(reversed(list(full.items())), interaction_id="i2")]
+    f = write(tmp_path, "f.ndjson", "".join(json.dumps(r) + "\n" for r in rows))
+    assert store.ingest("interactions", f, now=NOW).accepted == 2
+    got = rows_of(store)
+    assert (got["i1"]["csat"], got["i1"]["intent"]) == (None, None)
+    assert (got["i2"]["csat"], got["i2"]["intent"]) == (5, "billing")
+    rows.append(dict(full, interaction_id="i3", colour="blue"))
+    f = write(tmp_path, "g.json", json.dumps(rows))
+    with pytest.raises(IngestError) as err:
+        store.ingest("interactions", f, now=NOW)
+    assert "colour" in str(err.value)
+
+
 def test_gzipped_csv_and_explicit_format(store, tmp_path):
     import gzip
 
